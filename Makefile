@@ -1,0 +1,36 @@
+# Set-up, build and tests on a fresh Debian machine. `make demo` and `make test` are the two
+# commands the README promises; .ci/run runs `make test`.
+
+APT_PACKAGES := pkg-config libopenblas-dev libfftw3-dev libsndfile1-dev libhdf5-dev \
+                libsamplerate0-dev libcairo2-dev
+
+.PHONY: deps build release test demo bench clean
+
+# Installs the system libraries that are missing (apt-get as root, sudo otherwise).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:$$missing"; \
+	  if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release
+
+test: deps
+	swift test
+
+demo: release
+	swift run -c release cnnsep demo
+
+bench: release
+	swift run -c release cnnsep bench
+
+clean:
+	rm -rf .build

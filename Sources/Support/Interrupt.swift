@@ -1,0 +1,26 @@
+import Foundation
+
+/// Ctrl-C handling: the first SIGINT/SIGTERM sets a flag that long loops poll (so they can
+/// checkpoint and stop cleanly); a second one removes pending temporary files and exits at once.
+public enum Interrupt {
+    nonisolated(unsafe) private static var flag: sig_atomic_t = 0
+
+    /// True once the user asked to stop.
+    public static var requested: Bool { flag != 0 }
+
+    /// Installs the handlers; call once at the start of a long command.
+    public static func install() {
+        let handler: @convention(c) (Int32) -> Void = { signal in
+            if Interrupt.flag != 0 {
+                AtomicFile.removePending()
+                _exit(128 + signal)
+            }
+            Interrupt.flag = 1
+        }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+    }
+
+    /// For tests: simulate or clear a request.
+    public static func set(_ value: Bool) { flag = value ? 1 : 0 }
+}

@@ -1,0 +1,13 @@
+import ArgumentParser
+
+@main
+struct CNNSep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cnnsep",
+        abstract: "Train the Chandna et al. (2017) CNN and separate songs into bass, drums, other and vocals.",
+        subcommands: [
+            Demo.self, Synth.self, DatasetCommand.self, Train.self, Info.self,
+            Predict.self, Eval.self, Score.self,
+            Forward.self, Step.self, Bench.self, PlotCommand.self,
+        ])
+}
