@@ -1,0 +1,47 @@
+import Autodiff
+
+/// Adadelta (Zeiler 2012) with a learning rate, as Keras and PyTorch define it (METHOD.md):
+///     E[g²] ← ρ E[g²] + (1−ρ) g²
+///     Δ     = √(E[Δ²] + ε) / √(E[g²] + ε) · g
+///     E[Δ²] ← ρ E[Δ²] + (1−ρ) Δ²
+///     w     ← w − lr · Δ
+public final class Adadelta {
+    public let learningRate: Float, rho: Float, epsilon: Float
+    /// E[g²] and E[Δ²] per parameter, in the order of the parameters passed to `step`.
+    public var squaredGradients: [[Float]]
+    public var squaredUpdates: [[Float]]
+
+    public init(parameters: [Tensor], learningRate: Float, rho: Float, epsilon: Float) {
+        self.learningRate = learningRate
+        self.rho = rho
+        self.epsilon = epsilon
+        squaredGradients = parameters.map { [Float](repeating: 0, count: $0.count) }
+        squaredUpdates = squaredGradients
+    }
+
+    /// Updates every parameter in place from its accumulated gradient (a missing gradient counts as zero).
+    public func step(_ parameters: [Tensor]) {
+        precondition(parameters.count == squaredGradients.count, "Adadelta.step: \(parameters.count) parameters, state for \(squaredGradients.count)")
+        let (lr, rho, eps) = (learningRate, rho, epsilon)
+        for (i, p) in parameters.enumerated() {
+            guard let grad = p.grad else { continue }
+            precondition(grad.count == p.count && squaredGradients[i].count == p.count, "Adadelta.step: parameter \(i) has \(p.count) values, state \(squaredGradients[i].count)")
+            grad.withUnsafeBufferPointer { g in
+                squaredGradients[i].withUnsafeMutableBufferPointer { eg in
+                    squaredUpdates[i].withUnsafeMutableBufferPointer { ed in
+                        p.data.withUnsafeMutableBufferPointer { w in
+                            for j in 0..<w.count {
+                                let gj = g[j]
+                                let egj = rho * eg[j] + (1 - rho) * gj * gj
+                                let delta = (ed[j] + eps).squareRoot() / (egj + eps).squareRoot() * gj
+                                eg[j] = egj
+                                ed[j] = rho * ed[j] + (1 - rho) * delta * delta
+                                w[j] -= lr * delta
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
