@@ -13,3 +13,5 @@ static inline unsigned cnnsep_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
 static inline hid_t cnnsep_H5P_FILE_ACCESS(void) { return H5P_FILE_ACCESS; }
 static inline hid_t cnnsep_H5P_LINK_CREATE(void) { return H5P_LINK_CREATE; }
 static inline hid_t cnnsep_H5P_DATASET_CREATE(void) { return H5P_DATASET_CREATE; }
+static inline size_t cnnsep_H5T_VARIABLE(void) { return H5T_VARIABLE; }
+static inline hid_t cnnsep_H5S_ALL(void) { return H5S_ALL; }
