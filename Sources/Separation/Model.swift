@@ -46,6 +46,11 @@ public final class ChandnaNetwork {
     /// Kernels and biases, in layer order.
     public var parameters: [Tensor] { layers.flatMap { [$0.kernel, $0.bias] } }
 
+    /// ("<layer>/kernel", tensor), ("<layer>/bias", tensor), in the order of `parameters`.
+    public var namedParameters: [(String, Tensor)] {
+        layers.flatMap { [("\($0.name)/kernel", $0.kernel), ("\($0.name)/bias", $0.bias)] }
+    }
+
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
     /// Magnitudes (B, T, F) → the four decoder outputs (B, T, F, 1) before the absolute value.
