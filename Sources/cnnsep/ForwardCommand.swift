@@ -1,7 +1,43 @@
 import ArgumentParser
+import Foundation
+import Separation
 import Support
 
+/// Options shared by `forward` and `step`: a checkpoint, a batch in HDF5, an output file.
+struct BatchOptions: ParsableArguments {
+    @Option(help: "Weights (.h5, cnnsep checkpoint or Keras weights file).")
+    var checkpoint: String
+
+    @Option(help: "HDF5 with /mixture (N, 25, 513) float32 and optionally /target_<source> of the same shape.")
+    var input: String
+
+    @Option(help: "HDF5 file to write.")
+    var output: String
+
+    @Option(help: "Config for the loss and optimizer settings (path or name under Configs/). Default: dsd100.")
+    var config: String?
+
+    /// The model restored from the checkpoint, with the loss and optimizer settings of --config.
+    func loadStep() throws -> TrainingStep {
+        let settings = try loadConfig(config)
+        let model = try TrainedModel.load(URL(fileURLWithPath: checkpoint), fallback: settings)
+        var c = settings
+        c.model = model.config.model
+        return TrainingStep(network: model.network, config: c)
+    }
+}
+
 struct Forward: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "forward", abstract: "Run the network on a batch from HDF5 and write masks, estimates, loss and gradients.")
-    func run() throws { throw CNNSepError("'forward' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "forward",
+        abstract: "Run the network on a batch from HDF5; write masks, estimates and, with targets, the loss and gradients.")
+
+    @OptionGroup var options: BatchOptions
+
+    func run() throws {
+        let step = try options.loadStep()
+        let batch = try BatchFile.read(URL(fileURLWithPath: options.input), shape: step.config.model)
+        try step.writeForward(batch, to: URL(fileURLWithPath: options.output))
+        print("wrote \(options.output)")
+    }
 }
