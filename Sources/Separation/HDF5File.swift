@@ -79,10 +79,12 @@ public final class HDF5File {
     public func finishWriting() throws {
         guard id >= 0 else { return }
         Self.silenceErrorPrinting()
+        errno = 0
         let flushed = H5Fflush(id, H5F_SCOPE_GLOBAL)
+        let reason = Self.systemReason()
         let closed = H5Fclose(id)
         id = -1
-        guard flushed >= 0, closed >= 0 else { throw CNNSepError("\(url.path): cannot write (disk full or not writable?)") }
+        guard flushed >= 0, closed >= 0 else { throw CNNSepError("\(url.path): cannot write HDF5 file" + (reason.isEmpty ? Self.systemReason() : reason)) }
     }
 
     // MARK: Datasets
@@ -232,6 +234,11 @@ public final class HDF5File {
 
     // MARK: Internals
 
+    /// " (No space left on device)" when the C library set errno during the failed call, else "".
+    private static func systemReason() -> String {
+        errno == 0 ? "" : " (\(String(cString: strerror(errno))))"
+    }
+
     static func silenceErrorPrinting() {
         H5Eset_auto2(hid_t(H5E_DEFAULT), nil, nil)
     }
@@ -276,11 +283,12 @@ public final class HDF5File {
         defer { H5Sclose(space) }
         let lcpl = try linkProperties()
         defer { H5Pclose(lcpl) }
+        errno = 0
         let dataset = H5Dcreate2(id, path, type, space, lcpl, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
-        guard dataset >= 0 else { throw fail(path, "cannot create dataset") }
+        guard dataset >= 0 else { throw fail(path, "cannot create dataset" + Self.systemReason()) }
         defer { H5Dclose(dataset) }
         guard count == 0 || H5Dwrite(dataset, type, cnnsep_H5S_ALL(), cnnsep_H5S_ALL(), hid_t(H5P_DEFAULT), pointer) >= 0 else {
-            throw fail(path, "cannot write dataset")
+            throw fail(path, "cannot write dataset" + Self.systemReason())
         }
     }
 
