@@ -33,7 +33,7 @@ let package = Package(
         // Model, loss, optimizer, data, training, checkpoints, separation.
         .target(name: "Separation", dependencies: ["Support", "Autodiff", "Audio", "CHDF5", "CBLAS"]),
         // Figures (spectrograms, masks, curves) drawn with cairo.
-        .target(name: "Plot", dependencies: ["Support", "CCairo"]),
+        .target(name: "Plot", dependencies: ["Support", "CCairo"], exclude: ["make_colormaps.py"]),
         .executableTarget(name: "cnnsep", dependencies: [
             "Support", "Autodiff", "Audio", "Separation", "Plot", "CBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
