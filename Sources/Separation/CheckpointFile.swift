@@ -43,7 +43,11 @@ public struct TrainingPosition: Codable, Equatable {
     public var batch = 0
     /// Optimizer steps taken so far over the whole run.
     public var step = 0
-    public init(repetition: Int = 0, block: Int = 0, epoch: Int = 0, batch: Int = 0, step: Int = 0) {
+    /// Sum of the losses of the current epoch's batches so far (so a run resumed mid-epoch logs the
+    /// same epoch mean as one that was never interrupted).
+    public var epochLossSum: Double = 0
+    public init(repetition: Int = 0, block: Int = 0, epoch: Int = 0, batch: Int = 0, step: Int = 0, epochLossSum: Double = 0) {
+        self.epochLossSum = epochLossSum
         self.repetition = repetition
         self.block = block
         self.epoch = epoch
@@ -75,6 +79,7 @@ public struct TrainingPosition: Codable, Equatable {
 ///                                         (0-based, the next batch to run), log_lines (lines of the
 ///                                         run's log this checkpoint has seen); each part absent if unset
 ///     /training/rng_state                 uint64 (4,), xoshiro256** state of SeededGenerator
+///     /training/epoch_loss_sum            float64 scalar, the summed loss of the current epoch's batches so far
 ///
 /// `load` also accepts a Keras full-model file (same `/model_weights` layout, any float type) and a
 /// Keras `save_weights` file (the layer groups at the file's root, `layer_names` on the root).
@@ -175,6 +180,7 @@ public struct Checkpoint: Equatable {
             for (name, value) in Self.positionFields(position) {
                 try file.setAttribute(name, Int64(value), at: "/training")
             }
+            try file.write([position.epochLossSum], shape: [], at: "/training/epoch_loss_sum")
         }
         if let logLines {
             try file.setAttribute("log_lines", Int64(logLines), at: "/training")
@@ -324,6 +330,13 @@ public struct Checkpoint: Equatable {
             }
             checkpoint.position = TrainingPosition(repetition: values[0]!, block: values[1]!, epoch: values[2]!,
                                                    batch: values[3]!, step: values[4]!)
+            if file.exists("/training/epoch_loss_sum") {
+                let sum = try file.readDoubles(at: "/training/epoch_loss_sum")
+                guard sum.shape.isEmpty, let value = sum.data.first, value.isFinite else {
+                    throw CNNSepError("\(path): /training/epoch_loss_sum must be one finite number")
+                }
+                checkpoint.position?.epochLossSum = value
+            }
         }
         checkpoint.logLines = try count("log_lines")
         if file.exists("/training/rng_state") {

@@ -111,6 +111,11 @@ public final class HDF5File {
         try readDataset(at: path, memoryType: cnnsep_H5T_NATIVE_FLOAT(), accepting: [H5T_FLOAT, H5T_INTEGER], expected: "numbers", zero: Float(0))
     }
 
+    /// Reads a numeric dataset converted to Double (exact for float64 data).
+    public func readDoubles(at path: String) throws -> (shape: [Int], data: [Double]) {
+        try readDataset(at: path, memoryType: cnnsep_H5T_NATIVE_DOUBLE(), accepting: [H5T_FLOAT, H5T_INTEGER], expected: "numbers", zero: Double(0))
+    }
+
     /// Reads an integer dataset as UInt64.
     public func readUInt64s(at path: String) throws -> (shape: [Int], data: [UInt64]) {
         try readDataset(at: path, memoryType: cnnsep_H5T_NATIVE_UINT64(), accepting: [H5T_INTEGER], expected: "integers", zero: UInt64(0))
