@@ -50,12 +50,24 @@ public func dense(_ x: Tensor, weight: Tensor, bias: Tensor) -> Tensor {
 func fillRows(_ dst: UnsafeMutablePointer<Float>, rows: Int, with row: Tensor) {
     row.data.withUnsafeBufferPointer { b in
         guard let bp = b.baseAddress else { return }
+        if b.count == 1 { dst.update(repeating: bp[0], count: rows); return }   // one channel: a plain fill
         for r in 0..<rows { (dst + r * b.count).update(from: bp, count: b.count) }
     }
 }
 
 /// into[c] += Σ_r src[r·cols + c]: column sums of a rows × cols matrix, added (bias gradients).
 func addRows(_ src: UnsafePointer<Float>, rows: Int, cols: Int, into: UnsafeMutablePointer<Float>) {
+    if cols == 1 {                          // one column (a one-channel bias): eight partial sums, so the loop vectorizes
+        var partial = SIMD8<Float>()
+        let whole = rows / 8 * 8
+        for r in stride(from: 0, to: whole, by: 8) {
+            partial += UnsafeRawPointer(src + r).loadUnaligned(as: SIMD8<Float>.self)
+        }
+        var total = partial.sum()
+        for r in whole..<rows { total += src[r] }
+        into[0] += total
+        return
+    }
     for r in 0..<rows {
         let s = src + r * cols
         for c in 0..<cols { into[c] += s[c] }
