@@ -45,47 +45,19 @@ struct Predict: ParsableCommand {
         let inputs = try SongFinder.find(songs)
         guard !inputs.isEmpty else { throw CNNSepError("\(songs.joined(separator: ", ")): no audio files found") }
         Interrupt.install()
-        for input in inputs {
-            if Interrupt.requested { throw ExitCode(130) }
-            let folder = URL(fileURLWithPath: out).appendingPathComponent(Separator.songName(input))
-            let stems = Separator.stemURLs(in: folder)
-            if !force, stems.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) {
-                print("\(Separator.songName(input)): stems exist in \(folder.path), skipped (use --force to redo)")
-                continue
-            }
-            let report = try separator.separateFile(input, into: folder, format: SampleFormat(rawValue: format)!, progress: true)
-            print(String(format: "%@: %.1f s of audio in %.2f s (%.0f× real time) → %@", report.song, report.duration,
-                         report.seconds, report.realTimeFactor, folder.path))
-            if report.clippedSamples > 0 {
-                note("warning: \(report.song): \(report.clippedSamples) samples beyond full scale were clipped; use --format float to keep them")
-            }
-        }
-    }
-}
-
-/// Expands songs and folders into audio files (folders recursively, sorted by path).
-enum SongFinder {
-    static let audioExtensions: Set<String> = ["wav", "flac", "ogg", "oga", "aif", "aiff", "mp3", "wave"]
-
-    static func find(_ arguments: [String]) throws -> [URL] {
-        var result: [URL] = []
-        let fm = FileManager.default
-        for argument in arguments {
-            var isDirectory: ObjCBool = false
-            guard fm.fileExists(atPath: argument, isDirectory: &isDirectory) else {
-                throw CNNSepError("\(argument): no such file or folder")
-            }
-            if !isDirectory.boolValue { result.append(URL(fileURLWithPath: argument)); continue }
-            let found = (fm.enumerator(atPath: argument)?.allObjects as? [String] ?? [])
-                .filter { path in
-                    let url = URL(fileURLWithPath: path)
-                    return audioExtensions.contains(url.pathExtension.lowercased())
-                        && !sourceNames.contains(url.deletingPathExtension().lastPathComponent.lowercased())
-                        && !url.lastPathComponent.hasPrefix(".")
+        let outcomes = try separator.predict(inputs, out: URL(fileURLWithPath: out), format: SampleFormat(rawValue: format)!,
+                                             force: force, progress: true) { outcome in
+            switch outcome {
+            case .skipped(let song, let folder):
+                print("\(song): stems exist in \(folder.path), skipped (use --force to redo)")
+            case .separated(let r):
+                print(String(format: "%@: %.1f s of audio in %.2f s (%.0f× real time) → %@", r.song, r.duration,
+                             r.seconds, r.realTimeFactor, r.folder.path))
+                if r.clippedSamples > 0 {
+                    note("warning: \(r.song): \(r.clippedSamples) samples beyond full scale were clipped; use --format float to keep them")
                 }
-                .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-            result += found.map { URL(fileURLWithPath: argument).appendingPathComponent($0) }
+            }
         }
-        return result
+        if outcomes.count < inputs.count { throw ExitCode(130) }
     }
 }
