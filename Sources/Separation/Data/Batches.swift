@@ -17,7 +17,9 @@ final class FeatureStorage: @unchecked Sendable {
 
 /// The mono magnitude spectrograms of one song, |STFT| of the mixture and of each source, each
 /// `frames × bins` floats, frame-major (index t·bins + k). Usually memory-mapped from the feature
-/// cache: the mapping lives as long as any copy of this value.
+/// cache: the mapping lives as long as any copy of this value. Keep the value (not just a buffer
+/// from `mixture()`/`source(_:)`) alive while reading: `Array(try cache.features(song).mixture())`
+/// reads unmapped memory, because the temporary value may be released before the copy.
 public struct SongFeatures: @unchecked Sendable {
     public let name: String
     public let frames: Int
