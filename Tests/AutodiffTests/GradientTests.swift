@@ -151,4 +151,53 @@ import Testing
         #expect(a.grad == nil)
         #expect(loss.scalar == 56)
     }
+
+    /// The model's graph at reduced size (two sources instead of four): encoder convs, flatten, dense
+    /// layers shared by both decoders (fan-out), transposed convs, abs, the soft mask's division and a
+    /// loss with differences, constants and sums of squares; every parameter against a Double re-implementation.
+    @Test("a model-shaped graph with soft masks and a discriminative loss")
+    func modelShapedGraph() {
+        let (b, t, f, n1, t2, n2, n) = (2, 6, 9, 4, 3, 3, 5)
+        let tr = t - t2 + 1                                   // rows after the horizontal conv
+        let decoder: [[Int]] = [[n, tr * n2], [tr * n2], [t2, 1, n1, n2], [n1], [1, f, 1, n1], [1]]
+        let shapes: [[Int]] = [[b, t, f, 1], [b, t, f, 1],      // mixture magnitude x, target y0
+                               [1, f, 1, n1], [n1], [t2, 1, n1, n2], [n2], [tr * n2, n], [n]] + decoder + decoder
+        var grads = shapes.map { _ in true }
+        grads[0] = false; grads[1] = false
+
+        func engine(_ v: [Tensor]) -> Tensor {
+            let v1 = conv2d(v[0], kernel: v[2], bias: v[3])                       // (b, t, 1, n1)
+            let h = conv2d(v1, kernel: v[4], bias: v[5]).reshaped([b, tr * n2])   // (b, tr·n2)
+            let g = relu(dense(h, weight: v[6], bias: v[7]))                       // (b, n)
+            let d = [8, 14].map { o -> Tensor in
+                let s = relu(dense(g, weight: v[o], bias: v[o + 1])).reshaped([b, tr, 1, n2])
+                return abs(conv2dTranspose(conv2dTranspose(s, kernel: v[o + 2], bias: v[o + 3]), kernel: v[o + 4], bias: v[o + 5]))
+            }                                                                      // each (b, t, f, 1)
+            let total = d[0] + d[1] + 1e-8
+            let e0 = d[0] / total * v[0], e1 = d[1] / total * v[0]
+            return (sumOfSquares(e0 - v[1]) - sumOfSquares(e0 - e1) * 0.01) * 0.5
+        }
+
+        func reference(_ v: [[Double]]) -> [Double] {
+            let relu: ([Double]) -> [Double] = { $0.map { max($0, 0) } }
+            let v1 = referenceConv2d(v[0], shapes[0], v[2], shapes[2], v[3])
+            let h = referenceConv2d(v1, [b, t, 1, n1], v[4], shapes[4], v[5])
+            let g = relu(referenceDense(h, v[6], v[7], batch: b, nIn: tr * n2, nOut: n))
+            let d = [8, 14].map { o -> [Double] in
+                let s = relu(referenceDense(g, v[o], v[o + 1], batch: b, nIn: n, nOut: tr * n2))
+                let u = referenceConv2dTranspose(s, [b, tr, 1, n2], v[o + 2], shapes[o + 2], v[o + 3])
+                return referenceConv2dTranspose(u, [b, t, 1, n1], v[o + 4], shapes[o + 4], v[o + 5]).map { Swift.abs($0) }
+            }
+            var loss = 0.0
+            for i in 0..<d[0].count {
+                let total = d[0][i] + d[1][i] + Double(Float(1e-8))
+                let e0 = d[0][i] / total * v[0][i], e1 = d[1][i] / total * v[0][i]
+                loss += ((e0 - v[1][i]) * (e0 - v[1][i]) - 0.01 * (e0 - e1) * (e0 - e1)) * 0.5
+            }
+            return [loss]
+        }
+
+        let errors = Self.check(shapes, grads: grads, seed: 20, coordinates: 6, engine, reference: reference)
+        #expect(errors.count == shapes.count - 2)
+    }
 }
