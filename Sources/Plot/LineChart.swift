@@ -28,6 +28,16 @@ public struct Marker: Sendable {
     public init(x: Double, label: String = "", style: Style = .thin) {
         self.x = x; self.label = label; self.style = style
     }
+
+    /// A marker wherever `groups` changes between consecutive points, halfway between their x values,
+    /// labelled with `label(new group)`: e.g. x = epochs, groups = the block each epoch trained on.
+    public static func boundaries(x: [Double], groups: [Double], style: Style,
+                                  label: (Double) -> String) -> [Marker] {
+        precondition(x.count == groups.count, "Marker.boundaries: \(x.count) x values for \(groups.count) groups")
+        return zip(zip(x, groups), zip(x, groups).dropFirst()).compactMap { previous, next in
+            previous.1 == next.1 ? nil : Marker(x: (previous.0 + next.0) / 2, label: label(next.1), style: style)
+        }
+    }
 }
 
 /// Several series on shared axes, a legend, and vertical marker lines.

@@ -76,7 +76,7 @@ struct PlotSpectrogram: ParsableCommand {
         let sources = try SongSources.find(input)
         let stft = STFT(windowLength: 1024, hop: 256)
         var grams: [(name: String, gram: Spectrogram)] = []
-        let progress = Progress("spectrogram", total: sources.count)
+        let progress = Support.Progress("spectrogram", total: sources.count)
         for (name, url) in sources {
             let audio = try MonoStretch(url, start: stretch.start, duration: stretch.duration)
             grams.append((name, Spectrogram(audio, stft: stft, maxColumns: 2 * picture.width)))
@@ -356,15 +356,10 @@ struct TrainingChart {
         if !validated.isEmpty {
             series.append(Series("validation loss", x: validated.map { $0["global_epoch"]! }, y: validated.map { $0["val_loss"]! }))
         }
-        var markers: [Marker] = []
-        for (previous, row) in zip(rows, rows.dropFirst()) {
-            let x = (previous["global_epoch"]! + row["global_epoch"]!) / 2
-            if row["repetition"] != previous["repetition"] {
-                markers.append(Marker(x: x, label: "rep \(Int(row["repetition"]!))", style: .bold))
-            } else if row["block"] != previous["block"] {
-                markers.append(Marker(x: x, label: "block \(Int(row["block"]!))", style: .thin))
-            }
-        }
+        // A new repetition also starts a new block: one bold line there, not both.
+        let repetitions = Marker.boundaries(x: epochs, groups: rows.map { $0["repetition"]! }, style: .bold) { "rep \(Int($0))" }
+        let blocks = Marker.boundaries(x: epochs, groups: rows.map { $0["block"]! }, style: .thin) { "block \(Int($0))" }
+        let markers = repetitions + blocks.filter { b in !repetitions.contains { $0.x == b.x } }
         let values = (loss + validated.map { $0["val_loss"]! }).filter { $0.isFinite }
         let positive = values.allSatisfy { $0 > 0 }
         let wide = positive && (values.max() ?? 1) > 10 * (values.min() ?? 1)

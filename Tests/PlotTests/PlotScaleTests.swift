@@ -42,3 +42,17 @@ struct PlotScaleTests {
         #expect(Colormap.magma.color(at: .nan) == low)
     }
 }
+
+@Suite("Plot markers")
+struct PlotMarkerTests {
+    @Test("boundaries fall halfway between the last point of a group and the first of the next")
+    func boundaries() {
+        let epochs: [Double] = [1, 2, 3, 4, 5, 6]
+        let blocks: [Double] = [1, 1, 2, 2, 1, 1]
+        let markers = Marker.boundaries(x: epochs, groups: blocks, style: .thin) { "block \(Int($0))" }
+        #expect(markers.map(\.x) == [2.5, 4.5])
+        #expect(markers.map(\.label) == ["block 2", "block 1"])
+        #expect(markers.allSatisfy { $0.style == .thin })
+        #expect(Marker.boundaries(x: [1], groups: [7], style: .bold) { "\($0)" }.isEmpty)
+    }
+}
