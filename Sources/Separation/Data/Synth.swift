@@ -47,8 +47,9 @@ public struct SynthSong: Sendable {
 /// Key, mode, tempo, progression, patterns, timbres, pans and levels all come from the seed.
 /// Samples are quantised to 16 bits *per source* and the mixture is the integer sum of the sources,
 /// written as 16-bit WAV: read back, the mixture equals the sum of the four sources exactly (to the
-/// last bit, 0 LSB), and nothing clips (the mixture peaks at 16000/32767 ≈ −6.2 dBFS, which also keeps
-/// the integers exact whether a libsndfile scales floats by 32767 or 32768 on writing).
+/// last bit, 0 LSB), and nothing clips (the mixture peaks at 16000/32768 ≈ −6.2 dBFS, which also keeps
+/// the integers exact whether a libsndfile scales floats by 32767 or 32768 on writing; Debian 12's
+/// libsndfile 1.2.0 with clipping on, as `AudioFile.write` sets it, scales by 32768).
 public enum DemoSynth {
     /// Peak of the mixture (and of every source) in 16-bit steps.
     static let peakSteps: Float = 16000
@@ -90,13 +91,14 @@ public enum DemoSynth {
                 }
             }
         }
-        let bar = progress ? Progress("synth", total: total, interval: 5) : nil
+        let bar = progress ? Support.Progress("synth", total: total, interval: 5) : nil
         let errors = ErrorList()
         DispatchQueue.concurrentPerform(iterations: total) { i in
             do {
                 let song = render(index: i, settings: settings)
                 let mixture = song.mixture()
-                let scale = 1 / Float(32767)   // integer k is written as k/32767, which 16-bit WAV stores as k
+                // Integer k is passed as k/32768, which 16-bit WAV stores as k (and reads back as k/32768).
+                let scale = 1 / Float(32768)
                 func buffer(_ channels: [[Float]]) -> AudioBuffer {
                     AudioBuffer(sampleRate: song.sampleRate, channels: channels.map { c in c.map { $0 * scale } })
                 }
@@ -391,9 +393,9 @@ struct Renderer {
         func table(_ midi: Int, _ vowel: Int) -> [Float] {
             if let t = tables[midi * 8 + vowel] { return t }
             let f0 = frequency(midi: Double(midi))
-            let t = Self.table(frequency: f0, sampleRate: sampleRate, limit: 8000) { h in
+            let t = Self.table(frequency: f0, sampleRate: sampleRate, limit: 6000) { h in
                 let f = Double(h) * f0
-                var g = 0.03
+                var g = 0.01
                 for i in 0..<3 {
                     let x = (f - vowels[vowel][i] * shift) / (bandwidths[i] / 2)
                     g += gains[i] / (1 + x * x)
@@ -457,7 +459,7 @@ struct Renderer {
             for k in 0..<Int(4 / step) {
                 let open = !hatSixteenths && k == 7 && bar % 2 == 1
                 hat(start: m.sample(barStart + Double(k) * step * m.beat), decay: open ? hatDecay * 4 : hatDecay,
-                    amplitude: k % 2 == 0 ? 0.5 : 0.3, noise: &noise)
+                    amplitude: k % 2 == 0 ? 1.2 : 0.8, noise: &noise)
             }
         }
     }
