@@ -1,0 +1,421 @@
+import CBLAS
+import CFFTW
+import Foundation
+import Support
+
+/// SDR, SIR and SAR of one evaluation; index j is reference source j.
+public struct BSSEvalResult: Equatable, Sendable {
+    public let sdr: [Double]
+    public let sir: [Double]
+    public let sar: [Double]
+    /// `permutation[j]` is the estimate scored against reference j (the identity unless the
+    /// permutation search was asked for).
+    public let permutation: [Int]
+
+    public init(sdr: [Double], sir: [Double], sar: [Double], permutation: [Int]) {
+        self.sdr = sdr
+        self.sir = sir
+        self.sar = sar
+        self.permutation = permutation
+    }
+}
+
+/// Separation quality measures.
+///
+/// `bssEval` is BSS Eval v3 (Vincent, Gribonval, Févotte 2006) exactly as
+/// `mir_eval.separation.bss_eval_sources` computes it: estimate ŝ_j is projected, by least squares,
+/// onto the delayed copies (delays 0..<512, the "distortion filter") of reference s_j alone, giving
+/// s_target = P_j ŝ_j, and of all references, giving P ŝ_j. Then with e_interf = P ŝ_j − s_target and
+/// e_artif = ŝ_j − P ŝ_j (signals zero-padded by 511 samples):
+///
+///     SDR = 10 log10 ‖s_target‖² / ‖e_interf + e_artif‖²
+///     SIR = 10 log10 ‖s_target‖² / ‖e_interf‖²
+///     SAR = 10 log10 ‖s_target + e_interf‖² / ‖e_artif‖²
+///
+/// Inner products of delayed signals come from FFT correlations (FFTW, double precision); the normal
+/// equations are solved by Cholesky (LAPACK dpotrf/dpotrs from OpenBLAS, double), factored once per
+/// call and reused for every estimate; min-norm least squares (dgelsd) if the Gram matrix is singular,
+/// as mir_eval falls back to lstsq. The permutation search is off by default (cnnsep's stems are named).
+public enum Metrics {
+    /// The distortion filter length of BSS Eval v3 (mir_eval, museval).
+    public static let filterLength = 512
+
+    /// SDR/SIR/SAR per source. References and estimates: the same number of sources, each the same
+    /// length, finite, and not silent (all zeros), as mir_eval requires.
+    /// With `computePermutation`, estimates are matched to references by the permutation with the best
+    /// mean SIR (first best in lexicographic order, as mir_eval).
+    public static func bssEval(references: [[Float]], estimates: [[Float]],
+                               computePermutation: Bool = false) throws -> BSSEvalResult {
+        try validate(references: references, estimates: estimates)
+        return try BSSProjector(references: references, filterLength: filterLength)
+            .evaluate(estimates: estimates, computePermutation: computePermutation)
+    }
+
+    /// `bssEval` over windows of `window` seconds every `hop` seconds, as
+    /// `mir_eval.separation.bss_eval_sources_framewise` (each window scored on its own). Window k covers
+    /// samples k·hop ..< k·hop + window, for k < ⌊(L − window + hop)/hop⌋; a window in which any
+    /// reference or estimate is silent gets NaN. Fewer than two windows: one result for the whole signal.
+    /// museval's SDR for a track is the median over windows of 1 s with hop 1 s (see `median`).
+    public static func bssEvalFramewise(references: [[Float]], estimates: [[Float]], sampleRate: Int,
+                                        window: Double, hop: Double,
+                                        computePermutation: Bool = false) throws -> [BSSEvalResult] {
+        try validate(references: references, estimates: estimates, allowSilent: true)
+        let windowSamples = Int((window * Double(sampleRate)).rounded())
+        let hopSamples = Int((hop * Double(sampleRate)).rounded())
+        guard windowSamples > 0, hopSamples > 0 else {
+            throw CNNSepError("bss eval: window \(window) s and hop \(hop) s must each be at least one sample at \(sampleRate) Hz")
+        }
+        let length = references[0].count
+        let windows = (length - windowSamples + hopSamples) / hopSamples
+        if windows < 2 {
+            return [try bssEval(references: references, estimates: estimates, computePermutation: computePermutation)]
+        }
+        let count = references.count
+        return try (0..<windows).map { k in
+            let span = (k * hopSamples)..<min(k * hopSamples + windowSamples, length)
+            let refs = references.map { Array($0[span]) }, ests = estimates.map { Array($0[span]) }
+            if refs.contains(where: isSilent) || ests.contains(where: isSilent) {
+                let nan = [Double](repeating: .nan, count: count)
+                return BSSEvalResult(sdr: nan, sir: nan, sar: nan, permutation: Array(0..<count))
+            }
+            return try BSSProjector(references: refs, filterLength: filterLength)
+                .evaluate(estimates: ests, computePermutation: computePermutation)
+        }
+    }
+
+    /// Scale-invariant SDR (Le Roux, Wisdom, Erdogan, Hershey 2019), no mean removal:
+    /// α = ⟨ŝ, s⟩/‖s‖², SI-SDR = 10 log10 ‖α s‖² / ‖ŝ − α s‖². +∞ for a perfect (scaled) estimate,
+    /// NaN for a silent reference; lengths must match.
+    public static func siSDR(reference: [Float], estimate: [Float]) -> Double {
+        precondition(reference.count == estimate.count, "siSDR: reference and estimate lengths differ")
+        var rr = 0.0, re = 0.0
+        for i in 0..<reference.count {
+            rr += Double(reference[i]) * Double(reference[i])
+            re += Double(reference[i]) * Double(estimate[i])
+        }
+        guard rr > 0 else { return .nan }
+        let alpha = re / rr
+        var target = 0.0, noise = 0.0
+        for i in 0..<reference.count {
+            let t = alpha * Double(reference[i])
+            let e = Double(estimate[i]) - t
+            target += t * t
+            noise += e * e
+        }
+        return noise == 0 ? .infinity : 10 * log10(target / noise)
+    }
+
+    /// The median of the values that are not NaN (NaN if there are none): museval's summary over windows.
+    public static func median(_ values: [Double]) -> Double {
+        let sorted = values.filter { !$0.isNaN }.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        let mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    }
+
+    static func isSilent(_ x: [Float]) -> Bool { x.allSatisfy { $0 == 0 } }
+
+    static func validate(references: [[Float]], estimates: [[Float]], allowSilent: Bool = false) throws {
+        guard !references.isEmpty else { throw CNNSepError("bss eval: no reference sources") }
+        guard references.count == estimates.count else {
+            throw CNNSepError("bss eval: \(references.count) references but \(estimates.count) estimates")
+        }
+        let length = references[0].count
+        guard length > 0 else { throw CNNSepError("bss eval: reference 0 has no samples") }
+        for (kind, signals) in [("reference", references), ("estimate", estimates)] {
+            for (j, x) in signals.enumerated() {
+                guard x.count == length else {
+                    throw CNNSepError("bss eval: \(kind) \(j) has \(x.count) samples, reference 0 has \(length)")
+                }
+                if let n = x.firstIndex(where: { !$0.isFinite }) {
+                    throw CNNSepError("bss eval: \(kind) \(j) sample \(n) is \(x[n])")
+                }
+                if !allowSilent && isSilent(x) {
+                    throw CNNSepError("bss eval: \(kind) \(j) is silent (all zeros); SDR/SIR/SAR are undefined for it")
+                }
+            }
+        }
+    }
+}
+
+/// Everything about the references that all estimates share: their spectra at the padded FFT size,
+/// and the factored Gram matrices of their delayed copies (all sources together, and each alone).
+final class BSSProjector {
+    let sourceCount: Int
+    let length: Int
+    let filterLength: Int
+    let fft: DoubleFFT
+    /// FFT of each reference, zero-padded to fft.size: interleaved complex, fft.bins values.
+    private let spectra: [[Double]]
+    private let all: GramSolver
+    private let single: [GramSolver]
+
+    init(references: [[Float]], filterLength flen: Int) throws {
+        sourceCount = references.count
+        length = references[0].count
+        filterLength = flen
+        var size = 1
+        while size < length + flen - 1 { size *= 2 }
+        let fft = DoubleFFT(size: size)
+        self.fft = fft
+        let spectra = references.map { fft.forward($0.map(Double.init)) }
+        self.spectra = spectra
+        // Correlations c_ij[k] = Σ_n s_i[n + k] s_j[n] for lags |k| < flen.
+        // G[i·flen + a, j·flen + b] = c_ij[b − a]; G is symmetric (G_ji = G_ijᵀ).
+        let n = sourceCount * flen
+        var gram = [Double](repeating: 0, count: n * n)
+        var blocks: [[Double]] = []
+        for i in 0..<sourceCount {
+            for j in i..<sourceCount {
+                let c = fft.inverse(Self.multiplyConjugate(spectra[i], spectra[j]))
+                // lags[flen − 1 + k] = c_ij[k] for k in −(flen − 1) ... flen − 1.
+                let lags = (0..<(2 * flen - 1)).map { c[($0 - (flen - 1) + size) % size] }
+                var block = [Double](repeating: 0, count: flen * flen)
+                lags.withUnsafeBufferPointer { v in
+                    block.withUnsafeMutableBufferPointer { g in
+                        for a in 0..<flen {
+                            // Row a: c_ij[b − a] for b = 0 ..< flen.
+                            (g.baseAddress! + a * flen).update(from: v.baseAddress! + (flen - 1 - a), count: flen)
+                        }
+                    }
+                }
+                block.withUnsafeBufferPointer { g in
+                    gram.withUnsafeMutableBufferPointer { G in
+                        for a in 0..<flen {
+                            for b in 0..<flen {
+                                let value = g[a * flen + b]
+                                G[(i * flen + a) * n + j * flen + b] = value
+                                G[(j * flen + b) * n + i * flen + a] = value
+                            }
+                        }
+                    }
+                }
+                if i == j { blocks.append(block) }
+            }
+        }
+        all = try GramSolver(gram, order: n)
+        single = try blocks.map { try GramSolver($0, order: flen) }
+    }
+
+    func evaluate(estimates: [[Float]], computePermutation: Bool) throws -> BSSEvalResult {
+        let count = sourceCount
+        var sdr = [[Double]](repeating: [Double](repeating: 0, count: count), count: count)
+        var sir = sdr, sar = sdr
+        for (j, estimate) in estimates.enumerated() {
+            let targets = computePermutation ? Array(0..<count) : [j]
+            let scores = try decompose(estimate.map(Double.init), targets: targets)
+            for (t, score) in zip(targets, scores) {
+                (sdr[j][t], sir[j][t], sar[j][t]) = score
+            }
+        }
+        var permutation = Array(0..<count)
+        if computePermutation {
+            var best = -Double.infinity
+            for candidate in Self.permutations(count) {
+                let mean = (0..<count).reduce(0.0) { $0 + sir[candidate[$1]][$1] } / Double(count)
+                if mean > best { best = mean; permutation = candidate }
+            }
+        }
+        return BSSEvalResult(sdr: (0..<count).map { sdr[permutation[$0]][$0] },
+                             sir: (0..<count).map { sir[permutation[$0]][$0] },
+                             sar: (0..<count).map { sar[permutation[$0]][$0] },
+                             permutation: permutation)
+    }
+
+    /// (SDR, SIR, SAR) of `estimate` against each reference in `targets`.
+    private func decompose(_ estimate: [Double], targets: [Int]) throws -> [(Double, Double, Double)] {
+        let flen = filterLength, size = fft.size
+        let estimateSpectrum = fft.forward(estimate)
+        // D[i·flen + a] = Σ_n s_i[n − a] ŝ[n].
+        var d = [Double](repeating: 0, count: sourceCount * flen)
+        for i in 0..<sourceCount {
+            let c = fft.inverse(Self.multiplyConjugate(spectra[i], estimateSpectrum))
+            for a in 0..<flen { d[i * flen + a] = c[(size - a) % size] }
+        }
+        let padded = length + flen - 1
+        let projectionAll = project(filters: try all.solve(d), sources: Array(0..<sourceCount), count: padded)
+        let (allEnergy, artifacts) = Self.energies(projectionAll, estimate, count: padded)
+        return try targets.map { t in
+            let target = project(filters: try single[t].solve(Array(d[(t * flen)..<((t + 1) * flen)])),
+                                 sources: [t], count: padded)
+            let (targetEnergy, distortion) = Self.energies(target, estimate, count: padded)
+            let (_, interference) = Self.energies(target, projectionAll, count: padded)
+            return (Self.decibels(targetEnergy, distortion), Self.decibels(targetEnergy, interference),
+                    Self.decibels(allEnergy, artifacts))
+        }
+    }
+
+    /// Σ_i filters[i·flen ..< (i+1)·flen] ∗ s_{sources[i]}, first `count` samples (by FFT).
+    private func project(filters: [Double], sources: [Int], count: Int) -> [Double] {
+        let flen = filterLength
+        var sum = [Double](repeating: 0, count: 2 * fft.bins)
+        for (k, source) in sources.enumerated() {
+            let h = fft.forward(Array(filters[(k * flen)..<((k + 1) * flen)]))
+            h.withUnsafeBufferPointer { h in
+                spectra[source].withUnsafeBufferPointer { s in
+                    sum.withUnsafeMutableBufferPointer { sum in
+                        for b in 0..<fft.bins {
+                            let (hr, hi, sr, si) = (h[2 * b], h[2 * b + 1], s[2 * b], s[2 * b + 1])
+                            sum[2 * b] += hr * sr - hi * si
+                            sum[2 * b + 1] += hr * si + hi * sr
+                        }
+                    }
+                }
+            }
+        }
+        return Array(fft.inverse(sum)[0..<count])
+    }
+
+    private static func multiplyConjugate(_ x: [Double], _ y: [Double]) -> [Double] {
+        var out = [Double](repeating: 0, count: x.count)
+        x.withUnsafeBufferPointer { x in
+            y.withUnsafeBufferPointer { y in
+                out.withUnsafeMutableBufferPointer { out in
+                    for b in 0..<(x.count / 2) {
+                        let (xr, xi, yr, yi) = (x[2 * b], x[2 * b + 1], y[2 * b], y[2 * b + 1])
+                        out[2 * b] = xr * yr + xi * yi
+                        out[2 * b + 1] = xi * yr - xr * yi
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Σ x² and Σ (x − y)² over the first `count` values (missing values are 0).
+    private static func energies(_ x: [Double], _ y: [Double], count: Int) -> (Double, Double) {
+        var xx = 0.0, dd = 0.0
+        x.withUnsafeBufferPointer { x in
+            y.withUnsafeBufferPointer { y in
+                for n in 0..<count {
+                    let a = n < x.count ? x[n] : 0, b = n < y.count ? y[n] : 0
+                    xx += a * a
+                    dd += (a - b) * (a - b)
+                }
+            }
+        }
+        return (xx, dd)
+    }
+
+    static func decibels(_ numerator: Double, _ denominator: Double) -> Double {
+        denominator == 0 ? .infinity : 10 * log10(numerator / denominator)
+    }
+
+    /// All permutations of 0..<n in lexicographic order (itertools.permutations' order).
+    static func permutations(_ n: Int) -> [[Int]] {
+        guard n > 0 else { return [[]] }
+        var result: [[Int]] = []
+        func extend(_ prefix: [Int], _ rest: [Int]) {
+            if rest.isEmpty { result.append(prefix); return }
+            for (k, x) in rest.enumerated() {
+                var remaining = rest
+                remaining.remove(at: k)
+                extend(prefix + [x], remaining)
+            }
+        }
+        extend([], Array(0..<n))
+        return result
+    }
+}
+
+/// Solves G x = d for a symmetric positive (semi)definite Gram matrix G, factored once.
+/// Cholesky (dpotrf/dpotrs); if G is not numerically positive definite, min-norm least squares (dgelsd).
+final class GramSolver {
+    let order: Int
+    private var factor: [Double]
+    private let cholesky: Bool
+
+    init(_ matrix: [Double], order n: Int) throws {
+        order = n
+        var a = matrix
+        var size = Int32(n), info: Int32 = 0
+        var uplo = CChar(UInt8(ascii: "L"))
+        dpotrf_(&uplo, &size, &a, &size, &info, 1)
+        if info == 0 {
+            factor = a
+            cholesky = true
+        } else {
+            factor = matrix
+            cholesky = false
+        }
+    }
+
+    func solve(_ rhs: [Double]) throws -> [Double] {
+        precondition(rhs.count == order)
+        var b = rhs
+        var n = Int32(order), one: Int32 = 1, info: Int32 = 0
+        if cholesky {
+            var uplo = CChar(UInt8(ascii: "L"))
+            dpotrs_(&uplo, &n, &one, &factor, &n, &b, &n, &info, 1)
+            guard info == 0 else { throw CNNSepError("bss eval: LAPACK dpotrs failed (info \(info))") }
+            return b
+        }
+        // Least squares with singular values below machine precision × largest treated as zero.
+        var a = factor
+        var singular = [Double](repeating: 0, count: order)
+        var rcond = -1.0, rank: Int32 = 0, lwork: Int32 = -1
+        var workSize = 0.0, iworkSize: Int32 = 0
+        dgelsd_(&n, &n, &one, &a, &n, &b, &n, &singular, &rcond, &rank, &workSize, &lwork, &iworkSize, &info)
+        lwork = Int32(workSize)
+        var work = [Double](repeating: 0, count: max(Int(lwork), 1))
+        var iwork = [Int32](repeating: 0, count: max(Int(iworkSize), 1))
+        dgelsd_(&n, &n, &one, &a, &n, &b, &n, &singular, &rcond, &rank, &work, &lwork, &iwork, &info)
+        guard info == 0 else { throw CNNSepError("bss eval: LAPACK dgelsd failed (info \(info))") }
+        return b
+    }
+}
+
+/// Double-precision real FFT of one size with FFTW (plans made under `FFTWPlanner.lock`).
+/// forward: real → interleaved complex (bins = size/2 + 1), unnormalized;
+/// inverse: interleaved complex → real, divided by size (so inverse(forward(x)) = x).
+final class DoubleFFT {
+    let size: Int
+    let bins: Int
+    private let real: UnsafeMutablePointer<Double>
+    private let complex: UnsafeMutablePointer<fftw_complex>
+    private let forwardPlan: OpaquePointer
+    private let inversePlan: OpaquePointer
+
+    init(size: Int) {
+        self.size = size
+        bins = size / 2 + 1
+        real = fftw_alloc_real(size)!
+        complex = fftw_alloc_complex(bins)!
+        FFTWPlanner.lock.lock()
+        forwardPlan = fftw_plan_dft_r2c_1d(Int32(size), real, complex, UInt32(FFTW_ESTIMATE))!
+        inversePlan = fftw_plan_dft_c2r_1d(Int32(size), complex, real, UInt32(FFTW_ESTIMATE))!
+        FFTWPlanner.lock.unlock()
+    }
+
+    deinit {
+        FFTWPlanner.lock.lock()
+        fftw_destroy_plan(forwardPlan)
+        fftw_destroy_plan(inversePlan)
+        FFTWPlanner.lock.unlock()
+        fftw_free(real)
+        fftw_free(complex)
+    }
+
+    /// `x` zero-padded to `size`.
+    func forward(_ x: [Double]) -> [Double] {
+        precondition(x.count <= size)
+        x.withUnsafeBufferPointer { src in
+            real.update(from: src.baseAddress!, count: x.count)
+        }
+        (real + x.count).initialize(repeating: 0, count: size - x.count)
+        fftw_execute(forwardPlan)
+        let values = UnsafeMutableRawPointer(complex).assumingMemoryBound(to: Double.self)
+        return Array(UnsafeBufferPointer(start: values, count: 2 * bins))
+    }
+
+    func inverse(_ spectrum: [Double]) -> [Double] {
+        precondition(spectrum.count == 2 * bins)
+        let values = UnsafeMutableRawPointer(complex).assumingMemoryBound(to: Double.self)
+        spectrum.withUnsafeBufferPointer { values.update(from: $0.baseAddress!, count: 2 * bins) }
+        fftw_execute(inversePlan)
+        let scale = 1 / Double(size)
+        var out = Array(UnsafeBufferPointer(start: real, count: size))
+        out.withUnsafeMutableBufferPointer { for i in 0..<$0.count { $0[i] *= scale } }
+        return out
+    }
+}
