@@ -13,6 +13,7 @@ func smallConfig() -> Config {
     c.model.t2 = 3; c.model.f2 = 1; c.model.n2 = 2
     c.model.dense = 4
     c.batchSize = 2
+    c.windowHop = 6
     return c
 }
 
