@@ -21,7 +21,7 @@ struct PictureOptions: ParsableArguments {
     var width: Int = 900
 
     @Option(help: "Picture height in pixels.")
-    var height: Int = 600
+    var height: Int = 560
 
     func validate() throws {
         guard (200...8000).contains(width), (150...8000).contains(height) else {
