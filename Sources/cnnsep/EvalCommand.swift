@@ -1,7 +1,81 @@
 import ArgumentParser
+import Foundation
+import Separation
 import Support
 
 struct Eval: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "eval", abstract: "Separate a split's songs and score them with SDR/SIR/SAR.")
-    func run() throws { throw CNNSepError("'eval' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Separate a split's songs and score each stem with SDR/SIR/SAR against the references (mono).",
+        discussion: """
+        Writes one JSON file per song and scores.csv to --out (default Checkpoints/<config>/eval/<split>/),
+        and prints the median and mean ± std per source. --oracle adds, on the same songs, the ideal ratio
+        masks (upper bound) and the mixture as every estimate (baseline).
+        """)
+
+    @Option(help: "Config (path or name under Configs/): the dataset and, without --checkpoint, the run.")
+    var config: String = "dsd100"
+
+    @Option(help: "Weights. Default: the newest checkpoint of the config's run.")
+    var checkpoint: String?
+
+    @Option(help: "Split to evaluate. Default: the config's test split.")
+    var split: String?
+
+    @Option(help: "Evaluate only the first N songs of the split.")
+    var songs: Int?
+
+    @Option(help: "Framewise BSS Eval with windows and hops of this many seconds (median over frames), as museval does with 1.")
+    var framewise: Double?
+
+    @Flag(help: "Also score ideal ratio masks (upper bound) and the mixture as estimate (baseline).")
+    var oracle = false
+
+    @Option(help: "Write every score to this JSON file as well.")
+    var json: String?
+
+    @Option(help: "Folder for per-song JSON and scores.csv.")
+    var out: String?
+
+    func validate() throws {
+        if let songs, songs < 1 { throw ValidationError("--songs must be at least 1, got \(songs)") }
+        if let framewise, !(framewise > 0) { throw ValidationError("--framewise must be a positive number of seconds, got \(framewise)") }
+    }
+
+    func run() throws {
+        let c = try loadConfig(config)
+        let weights = try checkpoint.map { URL(fileURLWithPath: $0) } ?? TrainedModel.latest(for: c)
+        let separator = try Separator(checkpoint: weights, fallback: c)
+        let split = self.split ?? c.testSplit
+        let dataset = try Dataset.open(URL(fileURLWithPath: c.datasetRoot))
+        var list = try dataset.songs(split: split)
+        if let songs { list = Array(list.prefix(songs)) }
+        guard !list.isEmpty else { throw CNNSepError("\(c.datasetRoot): split '\(split)' has no songs") }
+        let folder = URL(fileURLWithPath: out ?? "Checkpoints/\(c.name)/eval/\(split)")
+        let evaluator = Evaluator(separator: separator, framewise: framewise)
+        let progress = Support.Progress("eval", total: list.count, interval: 5)
+        var all: [SongScores] = []
+        Interrupt.install()
+        for song in list {
+            if Interrupt.requested { throw ExitCode(130) }
+            let scores = try evaluator.evaluate(song, oracle: oracle)
+            try AtomicFile.write(try encoder.encode(scores), to: folder.appendingPathComponent("\(song.name).json"))
+            all += scores
+            let model = scores[0].scores
+            progress.advance(detail: "\(song.name): SDR " + sourceNames.map { String(format: "%@ %.2f", $0, model[$0]!.sdr) }.joined(separator: ", "))
+        }
+        progress.finish()
+        try AtomicFile.write(Data(ScoreSummary.csv(all).utf8), to: folder.appendingPathComponent("scores.csv"))
+        if let json { try AtomicFile.write(try encoder.encode(all), to: URL(fileURLWithPath: json)) }
+        print("\(list.count) songs of \(split), checkpoint \(weights.path)\(framewise.map { ", framewise \($0) s (median over frames)" } ?? "")")
+        print(ScoreSummary(all).text())
+        print("per-song scores: \(folder.path)/")
+    }
+
+    var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return e
+    }
 }

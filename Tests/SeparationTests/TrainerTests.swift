@@ -67,15 +67,15 @@ func tinyTrainingSetup(_ name: String = #function) throws -> (folder: URL, confi
         let (folder, base) = try tinyTrainingSetup()
         defer { try? FileManager.default.removeItem(at: folder) }
         var c = base
-        c.schedule = Schedule(blockSize: 3, blockHop: 3, repetitions: 1, epochsPerBlock: 12)
+        c.schedule = Schedule(blockSize: 3, blockHop: 3, repetitions: 1, epochsPerBlock: 6)
         c.inputScale = 1                            // seed 003's settings: raw magnitudes
         let run = folder.appendingPathComponent("run")
         #expect(try train(c, in: run) == .finished)
         let losses = try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8)
             .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
             .map { $0["loss"] as! Double }
-        #expect(losses.count == 12)
-        #expect(losses.last! < 0.8 * losses.first!, "loss per epoch: \(losses)")
+        #expect(losses.count == 6)
+        #expect(losses.last! < 0.95 * losses.first!, "loss per epoch: \(losses)")
     }
 
     @Test func checkpointOfAnotherModelIsRefusedByLayer() throws {
