@@ -93,6 +93,7 @@ struct DatasetCommand: ParsableCommand {
         @Option(help: "Frames between window starts.") var windowHop: Int = 25
         @Option(help: "Windows per batch.") var batchSize: Int = 32
         @Option(help: "Epochs per block (each a fresh shuffle and a full pass of batches).") var epochs: Int = 1
+        @Flag(help: "Print the peak RSS so far as each block arrives.") var perBlock = false
 
         func run() throws {
             let dataset = try Dataset.open(URL(fileURLWithPath: root))
@@ -113,6 +114,7 @@ struct DatasetCommand: ParsableCommand {
             let start = Date()
             for b in 0..<blocks.count {
                 let block = try stream.block(at: b)
+                if perBlock { print("block \(b) (songs \(block.range.lowerBound)..<\(block.range.upperBound)): peak RSS so far \(peakResidentBytes() / 1_000_000) MB") }
                 for _ in 0..<epochs {
                     for group in block.batchOrder(batchSize: batchSize, using: &rng) {
                         block.fill(&batch, with: group)

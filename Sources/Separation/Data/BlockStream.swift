@@ -26,6 +26,8 @@ public final class BlockStream: @unchecked Sendable {
     private var current: (index: Int, block: Block)?
     private var pending: (index: Int, result: Result<Block, Error>?)?
     private let queue = DispatchQueue(label: "cnnsep.blockstream", qos: .userInitiated)
+    /// Sum of the floats read while touching pages: kept so the reads cannot be optimised away.
+    private(set) var touchChecksum: Float = 0
 
     public init(cache: FeatureCache, songs: [Song], blocks: [Range<Int>], windowLength: Int, windowHop: Int) {
         precondition(blocks.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= songs.count },
@@ -82,7 +84,8 @@ public final class BlockStream: @unchecked Sendable {
                 features.append(previous.songs[index - previous.range.lowerBound])
             } else {
                 let f = try cache.features(songs[index])
-                f.touch()
+                let sum = f.touch()
+                condition.lock(); touchChecksum += sum; condition.unlock()
                 features.append(f)
             }
         }
