@@ -10,6 +10,8 @@ final class TrainingData {
     let validation: [Song]
     let cache: FeatureCache
     let blocks: [Range<Int>]
+    /// Only the current block is resident; the next one is prepared in the background.
+    let stream: BlockStream
     private var validationBlock: Block?
 
     init(config: Config, showProgress: Bool) throws {
@@ -35,14 +37,12 @@ final class TrainingData {
                              settings: config.features)
         try cache.prepare(train + validation, progress: showProgress)
         blocks = config.schedule.blocks(songCount: train.count)
+        stream = BlockStream(cache: cache, songs: train, blocks: blocks,
+                             windowLength: config.model.frames, windowHop: config.windowHop)
     }
 
-    /// Block `index` of the schedule, resident.
-    func block(at index: Int) throws -> Block {
-        let range = blocks[index]
-        return Block(range: range, songs: try range.map { try cache.features(training[$0]) },
-                     windowLength: config.model.frames, windowHop: config.windowHop)
-    }
+    /// Block `index` of the schedule (waiting for the background load if needed).
+    func block(at index: Int) throws -> Block { try stream.block(at: index) }
 
     /// Batches in one epoch of block `index` (for progress and ETA).
     func batchesPerEpoch(block index: Int) -> Int {

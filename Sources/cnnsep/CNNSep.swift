@@ -1,4 +1,5 @@
 import ArgumentParser
+import Autodiff
 
 @main
 struct CNNSep: ParsableCommand {
@@ -10,4 +11,14 @@ struct CNNSep: ParsableCommand {
             Predict.self, Eval.self, Score.self,
             Forward.self, Step.self, Bench.self, PlotCommand.self,
         ])
+
+    static func main() {
+        setBLASThreads(1)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
