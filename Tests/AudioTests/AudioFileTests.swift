@@ -93,6 +93,23 @@ func folderEntries(_ folder: URL) -> [String] {
         }
     }
 
+    /// MP3 (libsndfile ≥ 1.1 with LAME/mpg123): lossy, and the decoder adds its delay; only the rate,
+    /// channels, a length close to the original and a correlated signal are checked.
+    @Test func mp3IsWrittenAndRead() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("a.mp3")
+        let original = testSignal(frames: 44_100, channels: 2)
+        try AudioFile.write(original, to: url)
+        let info = try AudioFile.info(url)
+        #expect(info.format == "MPEG, MP3" && info.sampleRate == 44_100 && info.channelCount == 2)
+        let back = try AudioFile.read(url)
+        #expect(abs(back.frameCount - 44_100) < 4_000, "\(back.frameCount) frames")
+        let energy = back.channels[0].reduce(0) { $0 + Double($1 * $1) } / Double(back.frameCount)
+        let expected = original.channels[0].reduce(0) { $0 + Double($1 * $1) } / 44_100
+        #expect(abs(energy / expected - 1) < 0.2, "mean power \(energy) vs \(expected)")
+    }
+
     @Test func pcm32AndDoubleWavAreRead() throws {
         // Written through libsndfile directly, as a file from elsewhere would be.
         let folder = try makeTemporaryFolder()
