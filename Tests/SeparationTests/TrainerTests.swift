@@ -78,6 +78,30 @@ func tinyTrainingSetup(_ name: String = #function) throws -> (folder: URL, confi
         #expect(losses.last! < 0.95 * losses.first!, "loss per epoch: \(losses)")
     }
 
+    @Test func validationSongsAreHeldOutAndTheirLossLogged() throws {
+        let (folder, base) = try tinyTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var c = base
+        let songs = try Dataset.open(URL(fileURLWithPath: c.datasetRoot)).songs(split: "Dev")
+        c.validationSongs = [songs[1].name]
+        c.schedule = Schedule(blockSize: 2, blockHop: 2, repetitions: 1, epochsPerBlock: 2)
+        let data = try TrainingData(config: c, showProgress: false)
+        #expect(data.training.map(\.name) == [songs[0].name, songs[2].name])
+        #expect(data.validation.map(\.name) == [songs[1].name])
+        let run = folder.appendingPathComponent("run")
+        #expect(try train(c, in: run) == .finished)
+        let lines = try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        for line in lines {
+            let entry = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let value = try #require(entry["val_loss"] as? Double)
+            #expect(value.isFinite && value > 0)
+        }
+        c.validationSongs = ["no such song"]
+        let error = #expect(throws: CNNSepError.self) { try train(c, in: run) }
+        #expect(error?.message.contains("'dataset.validation_songs'") == true)
+    }
+
     @Test func checkpointOfAnotherModelIsRefusedByLayer() throws {
         let (folder, c) = try tinyTrainingSetup()
         defer { try? FileManager.default.removeItem(at: folder) }
