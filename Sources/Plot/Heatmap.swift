@@ -54,7 +54,7 @@ public struct Heatmap: Sendable {
         canvas.drawImage(image, in: bar)
         canvas.frame(bar)
         let map = AxisMap(range: valueRange, scale: .linear, pixels: (bar.maxY, bar.y))
-        for (value, text) in map.ticks(target: max(2, min(5, Int(bar.height / 25)))) {
+        for (value, text) in map.ticks(target: max(3, min(5, Int(bar.height / 25)))) {
             let y = map(value).rounded() + 0.5
             canvas.line(from: (bar.maxX, y), to: (bar.maxX + 3, y), color: .ink)
             canvas.text(text, at: bar.maxX + 5, y, size: Figure.tickSize, vertical: .middle)

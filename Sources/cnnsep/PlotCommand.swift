@@ -135,15 +135,22 @@ enum SongSources {
         return all
     }
 
-    /// The song's name: the file's name without extension, or the folder's name.
+    /// The song's name: the folder's name, or the file's name without extension (for a file called
+    /// mixture.*, as in DSD100 and MUSDB18, its folder's name).
     static func baseName(_ input: URL) -> String {
         var isFolder: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: input.path, isDirectory: &isFolder)
         let url = input.standardizedFileURL
-        return isFolder.boolValue ? url.lastPathComponent : url.deletingPathExtension().lastPathComponent
+        if isFolder.boolValue { return url.lastPathComponent }
+        let name = url.deletingPathExtension().lastPathComponent
+        return name == "mixture" ? url.deletingLastPathComponent().lastPathComponent : name
     }
 
-    static func displayName(_ input: URL) -> String { input.standardizedFileURL.lastPathComponent }
+    static func displayName(_ input: URL) -> String {
+        let url = input.standardizedFileURL
+        return url.deletingPathExtension().lastPathComponent == "mixture"
+            ? "\(url.deletingLastPathComponent().lastPathComponent)/\(url.lastPathComponent)" : url.lastPathComponent
+    }
 }
 
 /// The mono downmix of a stretch of a song, with up to `context` samples of the song on each side
@@ -263,7 +270,7 @@ struct PlotMasks: ParsableCommand {
         discussion: """
         The song is downmixed to mono and resampled to the model's rate; the model's own STFT settings \
         are used. Default stretch: the first 10 s (or the whole song if shorter). Default output: \
-        <song>-masks.png.
+        <song>-masks.png (for a file called mixture.*, <song> is its folder's name).
         """)
 
     @Option(help: "Checkpoint (.h5) of a trained model.")
@@ -299,7 +306,7 @@ struct PlotMasks: ParsableCommand {
                                            y: Axis("frequency (kHz)", range: gram.frequencyRange))))
         }
         let figure = Figure(width: picture.width, height: picture.height,
-                            title: "\(url.lastPathComponent): soft masks (\(gram.stretchDescription))",
+                            title: "\(SongSources.displayName(url)): soft masks (\(gram.stretchDescription))",
                             panels: panels, sharedXAxis: true)
         let out = picture.output(default: "\(SongSources.baseName(url))-masks.png")
         try figure.writePNG(to: out)
