@@ -11,6 +11,8 @@ public final class Progress: @unchecked Sendable {
     private let isTerminal: Bool
     private let lock = NSLock()
     private(set) public var done = 0
+    /// What the last line showed, so `finish` does not repeat it.
+    private var lastShown: (done: Int, detail: String)? = nil
 
     /// `interval`: seconds between plain lines when standard error is not a terminal.
     public init(_ label: String, total: Int, interval: TimeInterval = 10) {
@@ -33,11 +35,12 @@ public final class Progress: @unchecked Sendable {
     /// Ends the display with a final line.
     public func finish(_ detail: String = "") {
         lock.lock(); defer { lock.unlock() }
-        draw(detail, now: Date())
+        if lastShown?.done != done || !detail.isEmpty { draw(detail, now: Date()) }
         if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 
     private func draw(_ detail: String, now: Date) {
+        lastShown = (done, detail)
         let elapsed = now.timeIntervalSince(start)
         let fraction = total > 0 ? min(Double(done) / Double(total), 1) : 1
         let eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0
