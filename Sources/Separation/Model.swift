@@ -1,4 +1,6 @@
 import Autodiff
+import CBLAS
+import Dispatch
 import Support
 
 
@@ -77,4 +79,294 @@ public func softMasks(_ outputs: [Tensor], epsilon: Float) -> [Tensor] {
     let d = outputs.map { abs($0) }
     let total = d.dropFirst().reduce(d[0]) { $0 + $1 } + epsilon
     return d.map { $0 / total }
+}
+
+// MARK: - Preallocated fused path
+
+/// One cblas_sgemm call of the fused path: C (m×n) = op(A) (m×k) · op(B) (k×n).
+public struct GEMMShape: Equatable, CustomStringConvertible {
+    public let m, n, k: Int
+    public let transA, transB: Bool
+    public init(_ m: Int, _ n: Int, _ k: Int, transA: Bool = false, transB: Bool = false) {
+        (self.m, self.n, self.k, self.transA, self.transB) = (m, n, k, transA, transB)
+    }
+    public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
+    public var description: String { "\(m)×\(n)×\(k)\(transA ? "ᵀa" : "")\(transB ? "ᵀb" : "")" }
+}
+
+extension ChandnaNetwork {
+    /// True when the fused path handles this shape: a vertical convolution spanning all bins (t1 = 1,
+    /// f1 = bins) and a horizontal one of width 1 (f2 = 1), as in the default and every shipped config.
+    public static func fusedPathSupports(_ m: ModelShape) -> Bool {
+        m.t1 == 1 && m.f1 == m.bins && m.f2 == 1 && m.frames >= m.t2
+    }
+
+    /// Every GEMM one training step performs on the fused path (forward, then backward), in order;
+    /// the benchmark times these raw to get the step's GEMM floor.
+    public static func trainingStepGEMMs(shape m: ModelShape, batch b: Int) -> [GEMMShape] {
+        let (r, r2, depth, f) = (b * m.frames, b * m.afterHorizontal.0, m.t2 * m.n1, m.bins)
+        var g: [GEMMShape] = [GEMMShape(r, m.n1, f), GEMMShape(r2, m.n2, depth), GEMMShape(b, m.dense, m.flat)]
+        for _ in 0..<4 {
+            g += [GEMMShape(b, m.flat, m.dense), GEMMShape(r2, depth, m.n2, transB: true), GEMMShape(r, f, m.n1, transB: true)]
+        }
+        for _ in 0..<4 {
+            g += [GEMMShape(f, m.n1, r, transA: true), GEMMShape(r, m.n1, f),
+                  GEMMShape(depth, m.n2, r2, transA: true), GEMMShape(r2, m.n2, depth),
+                  GEMMShape(m.dense, m.flat, b, transA: true), GEMMShape(b, m.dense, m.flat, transB: true)]
+        }
+        g += [GEMMShape(m.flat, m.dense, b, transA: true), GEMMShape(b, m.flat, m.dense, transB: true),
+              GEMMShape(depth, m.n2, r2, transA: true), GEMMShape(r2, depth, m.n2, transB: true),
+              GEMMShape(f, m.n1, r, transA: true)]
+        return g
+    }
+}
+
+/// The network's forward and backward written out on preallocated buffers: the same arithmetic as the
+/// tape (same GEMMs, same transposes), but no tensor, closure or gradient array is allocated per call,
+/// the soft masks and loss are one fused pass (`softMaskLossKernel`), and the four decoders run on two
+/// threads. Checked against the tape by ModelTests (finite differences) and FusedPathTests.
+///
+/// Parameter pointers are taken afresh at every call (the optimizer may have replaced a buffer by
+/// copy-on-write) and used only while no one writes the parameters' `data` or `grad`.
+final class NetworkEngine {
+    let m: ModelShape
+    let capacity: Int
+    /// Threads for the decoders and the loss pass (1 or 2).
+    var threads: Int
+
+    // Activations and scratch, sized for `capacity` windows.
+    private let v, patches, h, g: UnsafeMutablePointer<Float>
+    private let act, hd, out, col, dHD, dS: [UnsafeMutablePointer<Float>]   // per decoder
+    private let dGPart: [UnsafeMutablePointer<Float>]                        // per thread
+    private let dG, dH, dP, dV: UnsafeMutablePointer<Float>
+    private var owned: [UnsafeMutablePointer<Float>] = []
+
+    init(shape: ModelShape, capacity: Int, threads: Int) {
+        precondition(ChandnaNetwork.fusedPathSupports(shape), "NetworkEngine: shape \(shape) is not supported")
+        m = shape
+        self.capacity = capacity
+        self.threads = threads
+        let r = capacity * shape.frames, r2 = capacity * shape.afterHorizontal.0
+        let depth = shape.t2 * shape.n1
+        var all: [UnsafeMutablePointer<Float>] = []
+        func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+            p.initialize(repeating: 0, count: max(n, 1))
+            all.append(p)
+            return p
+        }
+        v = buffer(r * shape.n1); patches = buffer(r2 * depth); h = buffer(r2 * shape.n2); g = buffer(capacity * shape.dense)
+        act = (0..<4).map { _ in buffer(capacity * shape.flat) }
+        hd = (0..<4).map { _ in buffer(r * shape.n1) }
+        out = (0..<4).map { _ in buffer(r * shape.bins) }
+        col = (0..<4).map { _ in buffer(r2 * depth) }
+        dHD = (0..<4).map { _ in buffer(r * shape.n1) }
+        dS = (0..<4).map { _ in buffer(capacity * shape.flat) }
+        dGPart = (0..<2).map { _ in buffer(capacity * shape.dense) }
+        dG = buffer(capacity * shape.dense); dH = buffer(r2 * shape.n2); dP = buffer(r2 * depth); dV = buffer(r * shape.n1)
+        owned = all
+    }
+
+    deinit { for p in owned { p.deallocate() } }
+
+    /// The decoders' outputs (R × bins each) after `forward`; overwritten by ∂L/∂output in `lossAndGradient`.
+    var outputs: [UnsafeMutablePointer<Float>] { out }
+
+    /// Runs `body(part)` for part 0..<parts, on two threads when `threads` > 1.
+    private func parallel(_ parts: Int, _ body: (Int) -> Void) {
+        if threads > 1 && parts > 1 {
+            DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+        } else {
+            for p in 0..<parts { body(p) }
+        }
+    }
+
+    /// The decoders a part handles: two parts of two decoders each (or one part of four).
+    private func decoders(of part: Int, parts: Int) -> Range<Int> { parts == 1 ? 0..<4 : (part * 2)..<(part * 2 + 2) }
+
+    /// Forward from magnitudes x (batch × frames × bins, already scaled) to the four decoder outputs.
+    func forward(_ net: ChandnaNetwork, x: UnsafePointer<Float>, batch b: Int) {
+        precondition(b <= capacity, "NetworkEngine.forward: batch \(b) over capacity \(capacity)")
+        let (t, f, n1, n2) = (m.frames, m.bins, m.n1, m.n2)
+        let t2o = m.afterHorizontal.0, depth = m.t2 * n1
+        let (r, r2) = (b * t, b * t2o)
+        // Encoder.
+        fill(v, rows: r, bias: net.verticalConvolution.bias)
+        gemm(false, false, r, n1, f, x, f, weights(net.verticalConvolution.kernel), n1, 1, v, n1)
+        im2col(v, into: patches, batch: b)
+        fill(h, rows: r2, bias: net.horizontalConvolution.bias)
+        gemm(false, false, r2, n2, depth, patches, depth, weights(net.horizontalConvolution.kernel), n2, 1, h, n2)
+        fill(g, rows: b, bias: net.globalDense.bias)
+        gemm(false, false, b, m.dense, m.flat, h, m.flat, weights(net.globalDense.kernel), m.dense, 1, g, m.dense)
+        relu(g, b * m.dense)
+        // Decoders.
+        let parts = threads > 1 ? 2 : 1
+        parallel(parts) { part in
+            for s in decoders(of: part, parts: parts) {
+                let d = net.decoders[s]
+                fill(act[s], rows: b, bias: d.singleDense.bias)
+                gemm(false, false, b, m.flat, m.dense, g, m.dense, weights(d.singleDense.kernel), m.flat, 1, act[s], m.flat)
+                relu(act[s], b * m.flat)
+                gemm(false, true, r2, depth, n2, act[s], n2, weights(d.horizontalDeconvolution.kernel), n2, 0, col[s], depth)
+                fill(hd[s], rows: r, bias: d.horizontalDeconvolution.bias)
+                col2imAdd(col[s], into: hd[s], batch: b)
+                fill(out[s], rows: r * f, bias: d.verticalDeconvolution.bias)
+                gemm(false, true, r, f, n1, hd[s], n1, weights(d.verticalDeconvolution.kernel), n1, 1, out[s], f)
+            }
+        }
+    }
+
+    /// The loss (METHOD.md, divided by the batch) of the outputs left by `forward`; with `gradients`,
+    /// also replaces each output by ∂L/∂output. Two halves of the elements on two threads.
+    func loss(x: UnsafePointer<Float>, targets: [UnsafePointer<Float>], batch b: Int, config: Config, gradients: Bool) -> Float {
+        let n = b * m.frames * m.bins
+        let parts = threads > 1 ? 2 : 1
+        var partial = (0.0, 0.0)
+        let half = (n / parts + 15) / 16 * 16
+        parallel(parts) { part in
+            let lo = min(part * half, n), hi = part == parts - 1 ? n : min(lo + half, n)
+            let o = out.map { UnsafePointer($0 + lo) }
+            let value = softMaskLossKernel(outputs: o, magnitudes: x + lo, targets: targets.map { $0 + lo }, count: hi - lo,
+                                           epsilon: m.maskEpsilon, alpha: config.alpha, beta: config.beta, gamma: config.gamma,
+                                           scale: 1 / Float(b), gradients: gradients ? out.map { $0 + lo } : nil)
+            if part == 0 { partial.0 = value } else { partial.1 = value }
+        }
+        return Float(partial.0 + partial.1)
+    }
+
+    /// Soft masks of the outputs left by `forward`, into `masks` (R × bins each).
+    func masks(batch b: Int, into masks: [UnsafeMutablePointer<Float>]) {
+        softMaskKernel(outputs: out.map { UnsafePointer($0) }, count: b * m.frames * m.bins, epsilon: m.maskEpsilon, masks: masks)
+    }
+
+    /// Backward from ∂L/∂outputs (left by `loss(gradients: true)`), adding into the parameters' grads
+    /// (which must exist with their full counts: see `prepareGradients`).
+    func backward(_ net: ChandnaNetwork, x: UnsafePointer<Float>, batch b: Int) {
+        let (t, f, n1, n2) = (m.frames, m.bins, m.n1, m.n2)
+        let t2o = m.afterHorizontal.0, depth = m.t2 * n1
+        let (r, r2) = (b * t, b * t2o)
+        let parts = threads > 1 ? 2 : 1
+        parallel(parts) { part in
+            let dGp = dGPart[part]
+            var first = true
+            for s in decoders(of: part, parts: parts) {
+                let d = net.decoders[s], dOut = out[s]
+                let kvd = weights(d.verticalDeconvolution.kernel), khd = weights(d.horizontalDeconvolution.kernel)
+                gemm(true, false, f, n1, r, dOut, f, hd[s], n1, 1, gradient(d.verticalDeconvolution.kernel), n1)
+                columnSums(dOut, rows: r * f, cols: 1, into: gradient(d.verticalDeconvolution.bias))
+                gemm(false, false, r, n1, f, dOut, f, kvd, n1, 0, dHD[s], n1)
+                columnSums(dHD[s], rows: r, cols: n1, into: gradient(d.horizontalDeconvolution.bias))
+                im2col(dHD[s], into: col[s], batch: b)
+                gemm(true, false, depth, n2, r2, col[s], depth, act[s], n2, 1, gradient(d.horizontalDeconvolution.kernel), n2)
+                gemm(false, false, r2, n2, depth, col[s], depth, khd, n2, 0, dS[s], n2)
+                reluBackward(dS[s], act[s], b * m.flat)
+                gemm(true, false, m.dense, m.flat, b, g, m.dense, dS[s], m.flat, 1, gradient(d.singleDense.kernel), m.flat)
+                columnSums(dS[s], rows: b, cols: m.flat, into: gradient(d.singleDense.bias))
+                gemm(false, true, b, m.dense, m.flat, dS[s], m.flat, weights(d.singleDense.kernel), m.flat, first ? 0 : 1, dGp, m.dense)
+                first = false
+            }
+        }
+        // Encoder.
+        let count = b * m.dense
+        dG.update(from: dGPart[0], count: count)
+        if parts > 1 { for i in 0..<count { dG[i] += dGPart[1][i] } }
+        reluBackward(dG, g, count)
+        gemm(true, false, m.flat, m.dense, b, h, m.flat, dG, m.dense, 1, gradient(net.globalDense.kernel), m.dense)
+        columnSums(dG, rows: b, cols: m.dense, into: gradient(net.globalDense.bias))
+        gemm(false, true, b, m.flat, m.dense, dG, m.dense, weights(net.globalDense.kernel), m.dense, 0, dH, m.flat)
+        columnSums(dH, rows: r2, cols: n2, into: gradient(net.horizontalConvolution.bias))
+        gemm(true, false, depth, n2, r2, patches, depth, dH, n2, 1, gradient(net.horizontalConvolution.kernel), n2)
+        gemm(false, true, r2, depth, n2, dH, n2, weights(net.horizontalConvolution.kernel), n2, 0, dP, depth)
+        dV.update(repeating: 0, count: r * n1)
+        col2imAdd(dP, into: dV, batch: b)
+        columnSums(dV, rows: r, cols: n1, into: gradient(net.verticalConvolution.bias))
+        gemm(true, false, f, n1, r, x, f, dV, n1, 1, gradient(net.verticalConvolution.kernel), n1)
+    }
+
+    /// Gives every parameter a zeroed gradient of its full count, reusing the existing array when it
+    /// has one (so steady-state steps allocate none).
+    static func prepareGradients(_ parameters: [Tensor]) {
+        for p in parameters {
+            if p.grad?.count == p.count {
+                p.grad!.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            } else {
+                p.grad = [Float](repeating: 0, count: p.count)
+            }
+        }
+    }
+
+    // MARK: Pieces
+
+    /// Window (b, i) of the horizontal layers covers rows b·T+i ..< b·T+i+t2 of a (B·T, n1) matrix:
+    /// t2·n1 contiguous values (width 1), copied to row b·T2o+i of the patch matrix.
+    private func im2col(_ src: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>, batch b: Int) {
+        let (t, t2o, run) = (m.frames, m.afterHorizontal.0, m.t2 * m.n1)
+        for bi in 0..<b {
+            for i in 0..<t2o {
+                (dst + (bi * t2o + i) * run).update(from: src + (bi * t + i) * m.n1, count: run)
+            }
+        }
+    }
+
+    /// The adjoint of `im2col`: adds each patch row back onto its window.
+    private func col2imAdd(_ src: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>, batch b: Int) {
+        let (t, t2o, run) = (m.frames, m.afterHorizontal.0, m.t2 * m.n1)
+        for bi in 0..<b {
+            for i in 0..<t2o {
+                let d = dst + (bi * t + i) * m.n1, s = src + (bi * t2o + i) * run
+                for k in 0..<run { d[k] += s[k] }
+            }
+        }
+    }
+}
+
+/// A parameter's values for reading (see NetworkEngine on pointer lifetime).
+@inline(__always)
+private func weights(_ t: Tensor) -> UnsafePointer<Float> { t.data.withUnsafeBufferPointer { $0.baseAddress! } }
+
+/// A parameter's gradient storage (present after `prepareGradients`).
+@inline(__always)
+private func gradient(_ t: Tensor) -> UnsafeMutablePointer<Float> { t.grad!.withUnsafeMutableBufferPointer { $0.baseAddress! } }
+
+@inline(__always)
+private func gemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
+                  _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                  _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    guard m > 0 && n > 0 else { return }
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// Every row of dst (rows × bias.count) set to the bias.
+private func fill(_ dst: UnsafeMutablePointer<Float>, rows: Int, bias: Tensor) {
+    bias.data.withUnsafeBufferPointer { bp in
+        if bp.count == 1 { dst.update(repeating: bp[0], count: rows); return }
+        for r in 0..<rows { (dst + r * bp.count).update(from: bp.baseAddress!, count: bp.count) }
+    }
+}
+
+private func relu(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    for i in 0..<n { p[i] = max(p[i], 0) }
+}
+
+/// d *= (activation > 0): the ReLU's backward, from its output.
+private func reluBackward(_ d: UnsafeMutablePointer<Float>, _ activation: UnsafeMutablePointer<Float>, _ n: Int) {
+    for i in 0..<n { d[i] = activation[i] > 0 ? d[i] : 0 }
+}
+
+/// into[c] += Σ_r src[r·cols + c].
+private func columnSums(_ src: UnsafeMutablePointer<Float>, rows: Int, cols: Int, into: UnsafeMutablePointer<Float>) {
+    if cols == 1 {
+        var partial = SIMD16<Float>()
+        let whole = rows / 16 * 16
+        for r in stride(from: 0, to: whole, by: 16) { partial += UnsafeRawPointer(src + r).loadUnaligned(as: SIMD16<Float>.self) }
+        var total = partial.sum()
+        for r in whole..<rows { total += src[r] }
+        into[0] += total
+        return
+    }
+    for r in 0..<rows {
+        let s = src + r * cols
+        for c in 0..<cols { into[c] += s[c] }
+    }
 }
