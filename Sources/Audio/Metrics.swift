@@ -154,9 +154,10 @@ final class BSSProjector {
         sourceCount = references.count
         length = references[0].count
         filterLength = flen
-        var size = 1
-        while size < length + flen - 1 { size *= 2 }
-        let fft = DoubleFFT(size: size)
+        // Any size ≥ length + flen − 1 gives exact linear correlations; mir_eval takes the next power
+        // of two, we take the next 2^a·3^b·5^c (up to a third smaller, same values up to rounding).
+        let fft = DoubleFFT(size: Self.fftSize(atLeast: length + flen - 1))
+        let size = fft.size
         self.fft = fft
         let spectra = references.map { fft.forward($0.map(Double.init)) }
         self.spectra = spectra
@@ -295,6 +296,24 @@ final class BSSProjector {
             }
         }
         return (xx, dd)
+    }
+
+    /// The smallest even 2^a·3^b·5^c ≥ n (FFTW is fast on such sizes).
+    static func fftSize(atLeast n: Int) -> Int {
+        var best = 2
+        while best < n { best *= 2 }
+        var p5 = 1
+        while p5 < best {
+            var p35 = p5
+            while p35 < best {
+                var size = p35 * 2
+                while size < n { size *= 2 }
+                best = min(best, size)
+                p35 *= 3
+            }
+            p5 *= 5
+        }
+        return best
     }
 
     static func decibels(_ numerator: Double, _ denominator: Double) -> Double {

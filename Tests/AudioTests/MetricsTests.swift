@@ -84,6 +84,19 @@ func agreesWithMirEval(_ ours: Double, _ theirs: Double) -> Bool {
         #expect(Metrics.median([3, .nan, 1, 2, 10]) == 2.5)
     }
 
+    @Test func fftSizeIsTheSmallestEven5SmoothSizeAtLeastN() {
+        func smooth(_ x: Int) -> Bool {
+            var x = x
+            for p in [2, 3, 5] { while x % p == 0 { x /= p } }
+            return x == 1
+        }
+        for n in [2, 3, 100, 1_000, 24_511, 1_323_511] {
+            let size = BSSProjector.fftSize(atLeast: n)
+            #expect(size >= n && size % 2 == 0 && smooth(size))
+            #expect(!(n..<size).contains { $0 % 2 == 0 && smooth($0) }, "\(n) -> \(size)")
+        }
+    }
+
     @Test func siSDRMatchesItsDefinition() {
         let s = noise(1_000, seed: 11)
         #expect(Metrics.siSDR(reference: s, estimate: s.map { 2 * $0 }) == .infinity)
