@@ -212,21 +212,14 @@ public final class AudioFileWriter {
         self.sampleRate = sampleRate
         self.channelCount = channelCount
         let fileFormat = try SndFormat.forWriting(url, format: format)
-        let folder = url.deletingLastPathComponent()
-        var isDirectory: ObjCBool = false
-        if !FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) {
-            do {
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            } catch {
-                throw CNNSepError("\(folder.path): cannot create folder (\(error.localizedDescription))")
-            }
-        } else if !isDirectory.boolValue {
-            throw CNNSepError("\(folder.path): exists and is not a folder")
+        temporary = try AtomicFile.temporaryURL(for: url)
+        do {
+            sink = try SndSink(path: temporary.path, name: url.path, sampleRate: sampleRate,
+                               channelCount: channelCount, format: fileFormat)
+        } catch {
+            AtomicFile.abandon(temporary)
+            throw error
         }
-        temporary = folder.appendingPathComponent(
-            ".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).partial")
-        sink = try SndSink(path: temporary.path, name: url.path, sampleRate: sampleRate,
-                           channelCount: channelCount, format: fileFormat)
     }
 
     deinit { if !finished { abandon() } }
@@ -253,11 +246,7 @@ public final class AudioFileWriter {
         }
         do {
             try sink.close()
-            try AtomicFile.write(to: url) { destinationTemporary in
-                guard rename(temporary.path, destinationTemporary.path) == 0 else {
-                    throw CNNSepError("\(url.path): cannot write (\(String(cString: strerror(errno))))")
-                }
-            }
+            try AtomicFile.commit(temporary, to: url)
         } catch {
             abandon()
             throw error
@@ -271,7 +260,7 @@ public final class AudioFileWriter {
     public func abandon() {
         sink?.closeQuietly()
         sink = nil
-        unlink(temporary.path)
+        AtomicFile.abandon(temporary)
         finished = true
     }
 }

@@ -7,6 +7,21 @@ public enum AtomicFile {
     /// Calls `body` with a temporary path beside `destination`; on success renames it into place.
     /// On any error the temporary file is removed and the destination is untouched.
     public static func write<T>(to destination: URL, _ body: (URL) throws -> T) throws -> T {
+        let temporary = try temporaryURL(for: destination)
+        do {
+            let result = try body(temporary)
+            try commit(temporary, to: destination)
+            return result
+        } catch {
+            abandon(temporary)
+            throw error
+        }
+    }
+
+    /// For writers that stream (and so cannot be one closure): a fresh temporary path beside
+    /// `destination` (its folder created if needed), removed if the process is interrupted. Finish
+    /// with `commit` or `abandon`.
+    public static func temporaryURL(for destination: URL) throws -> URL {
         let folder = destination.deletingLastPathComponent()
         var isDirectory: ObjCBool = false
         if !FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) {
@@ -20,19 +35,24 @@ public enum AtomicFile {
         }
         let temporary = folder.appendingPathComponent(
             ".\(destination.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
-        Self.pending.add(temporary.path)
-        defer { Self.pending.remove(temporary.path) }
-        do {
-            let result = try body(temporary)
-            guard rename(temporary.path, destination.path) == 0 else {
-                let reason = String(cString: strerror(errno))
-                throw CNNSepError("\(destination.path): cannot write (\(reason))")
-            }
-            return result
-        } catch {
-            unlink(temporary.path)
-            throw error
+        pending.add(temporary.path)
+        return temporary
+    }
+
+    /// Renames a finished temporary file over `destination`.
+    public static func commit(_ temporary: URL, to destination: URL) throws {
+        guard rename(temporary.path, destination.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            abandon(temporary)
+            throw CNNSepError("\(destination.path): cannot write (\(reason))")
         }
+        pending.remove(temporary.path)
+    }
+
+    /// Removes a temporary file that will not be committed.
+    public static func abandon(_ temporary: URL) {
+        unlink(temporary.path)
+        pending.remove(temporary.path)
     }
 
     /// Writes `data` atomically.
