@@ -70,3 +70,75 @@ public enum Resampler {
         return AudioBuffer(sampleRate: rate, channels: channels)
     }
 }
+
+/// `Resampler` for a long signal given piece by piece (same converter, same alignment): the pieces
+/// it returns, concatenated, equal `Resampler.resample` of the whole signal, so a song can be
+/// converted without holding it in memory. Give the pieces in order and mark the last one.
+public final class StreamingResampler {
+    public let from: Int, to: Int, channelCount: Int
+    private var state: OpaquePointer?
+    private var consumed = 0, produced = 0
+
+    public init(from: Int, to: Int, channelCount: Int) throws {
+        guard from > 0, to > 0, channelCount > 0 else {
+            throw CNNSepError("resample: rates and channel count must be positive (asked \(from) Hz → \(to) Hz, \(channelCount) channels)")
+        }
+        guard src_is_valid_ratio(Double(to) / Double(from)) != 0 else {
+            throw CNNSepError("resample: \(from) Hz → \(to) Hz is beyond libsamplerate's ratio range (1/256...256)")
+        }
+        (self.from, self.to, self.channelCount) = (from, to, channelCount)
+        var error: Int32 = 0
+        state = src_new(Int32(SRC_SINC_BEST_QUALITY), Int32(channelCount), &error)
+        guard state != nil else { throw CNNSepError("resample: libsamplerate failed (\(String(cString: src_strerror(error))))") }
+    }
+
+    deinit { if let state { src_delete(state) } }
+
+    /// Converts the next piece (one array per channel, all the same length, possibly empty). After the
+    /// `last` piece the output is cut or zero-padded to `round(total · to / from)` samples in all.
+    public func process(_ channels: [[Float]], last: Bool) throws -> [[Float]] {
+        precondition(channels.count == channelCount, "StreamingResampler: \(channels.count) channels, expected \(channelCount)")
+        let frames = channels.first?.count ?? 0
+        consumed += frames
+        if from == to { produced += frames; return channels }
+        var input = [Float](repeating: 0, count: frames * channelCount)
+        for c in 0..<channelCount { for n in 0..<frames { input[n * channelCount + c] = channels[c][n] } }
+        let ratio = Double(to) / Double(from)
+        var output: [Float] = []
+        var offset = 0
+        repeat {
+            let capacity = Int(Double(frames - offset) * ratio) + 256
+            var piece = [Float](repeating: 0, count: capacity * channelCount)
+            var used = 0, generated = 0
+            let status: Int32 = input.withUnsafeBufferPointer { inp in
+                piece.withUnsafeMutableBufferPointer { out in
+                    var data = SRC_DATA()
+                    data.data_in = inp.baseAddress.map { $0 + offset * channelCount }
+                    data.input_frames = frames - offset
+                    data.data_out = out.baseAddress
+                    data.output_frames = capacity
+                    data.src_ratio = ratio
+                    data.end_of_input = last ? 1 : 0
+                    let status = src_process(state, &data)
+                    (used, generated) = (Int(data.input_frames_used), Int(data.output_frames_gen))
+                    return status
+                }
+            }
+            guard status == 0 else { throw CNNSepError("resample: libsamplerate failed (\(String(cString: src_strerror(status))))") }
+            output += piece[0..<generated * channelCount]
+            offset += used
+            // At the end, libsamplerate drains its filter over several calls until it has nothing left.
+            if offset >= frames && (!last || generated == 0) { break }
+        } while true
+        var outFrames = output.count / channelCount
+        if last {
+            let total = Resampler.outputCount(consumed, from: from, to: to)
+            let wanted = max(0, total - produced)
+            if outFrames > wanted { output.removeLast((outFrames - wanted) * channelCount) }
+            if outFrames < wanted { output += [Float](repeating: 0, count: (wanted - outFrames) * channelCount) }
+            outFrames = wanted
+        }
+        produced += outFrames
+        return (0..<channelCount).map { c in (0..<outFrames).map { output[$0 * channelCount + c] } }
+    }
+}

@@ -79,23 +79,48 @@ extension Separator {
         }
     }
 
-    /// A song at another rate: resampled to the model's rate and back, a segment at a time.
+    /// A song at another rate: converted to the model's rate while it is read, separated, and each
+    /// stem converted back as it comes out, so memory stays bounded here too.
     func separateResampled(_ input: URL, info: AudioInfo, deliver: ([[[Float]]]) throws -> Void, progress: Support.Progress?) throws {
-        // Resampling is linear and time-invariant, so converting the whole song in memory keeps
-        // this path simple; songs at the model's rate (the common case) stream above.
         let modelRate = config.features.sampleRate
-        let original = try AudioFile.read(input)
-        let converted = try Resampler.resample(original, to: modelRate)
-        let stems = try separate(converted.channels)
-        var back = try stems.map { try Resampler.resample(AudioBuffer(sampleRate: modelRate, channels: $0), to: info.sampleRate).channels }
-        for s in 0..<4 {
-            for c in 0..<info.channelCount {
-                let n = back[s][c].count
-                if n > info.frameCount { back[s][c].removeLast(n - info.frameCount) }
-                if n < info.frameCount { back[s][c] += [Float](repeating: 0, count: info.frameCount - n) }
+        let length = Resampler.outputCount(info.frameCount, from: info.sampleRate, to: modelRate)
+        let reader = try AudioFileReader(input)
+        let up = try StreamingResampler(from: info.sampleRate, to: modelRate, channelCount: info.channelCount)
+        let down = try (0..<4).map { _ in try StreamingResampler(from: modelRate, to: info.sampleRate, channelCount: info.channelCount) }
+        // Converted input kept from `start` on: the separator asks for ranges that only move forward.
+        var kept = [[Float]](repeating: [], count: info.channelCount)
+        var start = 0, ended = false
+        func read(_ range: Range<Int>) throws -> [[Float]] {
+            let drop = min(max(0, range.lowerBound - start), kept[0].count)
+            if drop > 0 { for c in kept.indices { kept[c].removeFirst(drop) }; start += drop }
+            while start + kept[0].count < range.upperBound && !ended {
+                let piece = try reader.read(frames: 1 << 16)
+                ended = reader.position >= info.frameCount || piece.frameCount == 0
+                let converted = try up.process(piece.frameCount == 0 ? kept.map { _ in [] } : piece.channels, last: ended)
+                for c in kept.indices { kept[c] += converted[c] }
+            }
+            return kept.map { channel in
+                let lo = range.lowerBound - start
+                let available = channel[max(0, lo)..<min(channel.count, lo + range.count)]
+                return Array(available) + [Float](repeating: 0, count: range.count - available.count)
             }
         }
-        progress?.advance(by: 100)
-        try deliver(back)
+        var separated = 0
+        try separate(length: length, channelCount: info.channelCount, read: read, emit: { stems in
+            separated += stems[0][0].count
+            let last = separated == length
+            var back = [[[Float]]](repeating: [], count: 4)
+            // The four conversions are independent; the best converter is slow enough to share the cores.
+            var failure: Error?
+            let lock = NSLock()
+            DispatchQueue.concurrentPerform(iterations: 4) { s in
+                do {
+                    let converted = try down[s].process(stems[s], last: last)
+                    lock.lock(); back[s] = converted; lock.unlock()
+                } catch { lock.lock(); failure = error; lock.unlock() }
+            }
+            if let failure { throw failure }
+            try deliver(back)
+        }, progress: { done, total in progress?.advance(by: done * 100 / total - (progress?.done ?? 0)) })
     }
 }

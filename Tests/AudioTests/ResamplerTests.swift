@@ -49,3 +49,31 @@ func tones(_ count: Int, rate: Int, start: Int = 0) -> [Float] {
         #expect(try Resampler.resample(tones(2_205, rate: 22_050), from: 22_050, to: 44_100).count == 4_410)
     }
 }
+
+@Suite struct StreamingResamplerTests {
+    /// Pieces of any size, concatenated, give the whole signal's conversion.
+    @Test(arguments: [(48000, 44100), (44100, 48000), (22050, 44100)])
+    func piecesEqualTheWhole(from: Int, to: Int) throws {
+        var state: UInt64 = 12345
+        let length = 10_007
+        let stereo = (0..<2).map { _ in (0..<length).map { _ -> Float in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 11) % 2000) / 4000
+        } }
+        let whole = try Resampler.resample(AudioBuffer(sampleRate: from, channels: stereo), to: to).channels
+        let streaming = try StreamingResampler(from: from, to: to, channelCount: 2)
+        var pieces = [[Float]](repeating: [], count: 2)
+        var start = 0
+        for size in [1, 500, 3, 4096, 777, 100_000] where start < length {
+            let end = min(start + size, length)
+            let out = try streaming.process(stereo.map { Array($0[start..<end]) }, last: end == length)
+            for c in 0..<2 { pieces[c] += out[c] }
+            start = end
+        }
+        for c in 0..<2 {
+            #expect(pieces[c].count == whole[c].count)
+            let worst = zip(pieces[c], whole[c]).map { Swift.abs($0 - $1) }.max() ?? 0
+            #expect(worst < 1e-5, "channel \(c): pieces differ from the whole by \(worst)")
+        }
+    }
+}
