@@ -20,8 +20,20 @@ public func softMaskLossKernel(outputs o: [UnsafePointer<Float>], magnitudes x: 
                                epsilon: Float, alpha: Float, beta: Float, gamma: Float, scale: Float,
                                gradients: [UnsafeMutablePointer<Float>]?, gradientScale: Float = 1) -> Double {
     precondition(o.count == 4 && y.count == 4 && (gradients?.count ?? 4) == 4, "softMaskLossKernel: needs 4 outputs, 4 targets, 4 gradients")
-    let (o0, o1, o2, o3) = (o[0], o[1], o[2], o[3])
-    let (y0, y1, y2, y3) = (y[0], y[1], y[2], y[3])
+    return softMaskLossKernel(outputs: (o[0], o[1], o[2], o[3]), magnitudes: x, targets: (y[0], y[1], y[2], y[3]), count: count,
+                              epsilon: epsilon, alpha: alpha, beta: beta, gamma: gamma, scale: scale,
+                              gradients: gradients.map { ($0[0], $0[1], $0[2], $0[3]) }, gradientScale: gradientScale)
+}
+
+public typealias Four<P> = (P, P, P, P)
+
+/// The same with the four pointers of each kind as tuples (no array, so nothing is allocated).
+public func softMaskLossKernel(outputs o: Four<UnsafePointer<Float>>, magnitudes x: UnsafePointer<Float>,
+                               targets y: Four<UnsafePointer<Float>>, count: Int,
+                               epsilon: Float, alpha: Float, beta: Float, gamma: Float, scale: Float,
+                               gradients: Four<UnsafeMutablePointer<Float>>?, gradientScale: Float = 1) -> Double {
+    let (o0, o1, o2, o3) = o
+    let (y0, y1, y2, y3) = y
     var total = 0.0
     let chunk = 1024
     var start = 0
@@ -29,7 +41,7 @@ public func softMaskLossKernel(outputs o: [UnsafePointer<Float>], magnitudes x: 
         let end = min(start + chunk, count)
         var partial: Float = 0
         if let g = gradients {
-            let (g0, g1, g2, g3) = (g[0], g[1], g[2], g[3])
+            let (g0, g1, g2, g3) = g
             let twoS = 2 * scale * gradientScale
             for i in start..<end {
                 let (a0, a1, a2, a3) = (Swift.abs(o0[i]), Swift.abs(o1[i]), Swift.abs(o2[i]), Swift.abs(o3[i]))

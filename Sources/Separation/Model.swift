@@ -1,6 +1,7 @@
 import Autodiff
 import CBLAS
 import Dispatch
+import Foundation
 import Support
 
 
@@ -128,11 +129,11 @@ extension ChandnaNetwork {
 ///
 /// Parameter pointers are taken afresh at every call (the optimizer may have replaced a buffer by
 /// copy-on-write) and used only while no one writes the parameters' `data` or `grad`.
-final class NetworkEngine {
-    let m: ModelShape
-    let capacity: Int
+public final class NetworkEngine {
+    public let m: ModelShape
+    public let capacity: Int
     /// Threads for the decoders and the loss pass (1 or 2).
-    var threads: Int
+    public var threads: Int
 
     // Activations and scratch, sized for `capacity` windows.
     private let v, patches, h, g: UnsafeMutablePointer<Float>
@@ -141,7 +142,7 @@ final class NetworkEngine {
     private let dG, dH, dP, dV: UnsafeMutablePointer<Float>
     private var owned: [UnsafeMutablePointer<Float>] = []
 
-    init(shape: ModelShape, capacity: Int, threads: Int) {
+    public init(shape: ModelShape, capacity: Int, threads: Int) {
         precondition(ChandnaNetwork.fusedPathSupports(shape), "NetworkEngine: shape \(shape) is not supported")
         m = shape
         self.capacity = capacity
@@ -170,12 +171,15 @@ final class NetworkEngine {
     deinit { for p in owned { p.deallocate() } }
 
     /// The decoders' outputs (R × bins each) after `forward`; overwritten by ∂L/∂output in `lossAndGradient`.
-    var outputs: [UnsafeMutablePointer<Float>] { out }
+    public var outputs: [UnsafeMutablePointer<Float>] { out }
 
-    /// Runs `body(part)` for part 0..<parts, on two threads when `threads` > 1.
+    /// The second thread, started on first use and kept (handing it work allocates nothing).
+    private lazy var helper = HelperThread()
+
+    /// Runs `body(part)` for part 0..<parts (at most 2), on two threads when `threads` > 1.
     private func parallel(_ parts: Int, _ body: (Int) -> Void) {
-        if threads > 1 && parts > 1 {
-            DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+        if threads > 1 && parts == 2 {
+            helper.run(body)
         } else {
             for p in 0..<parts { body(p) }
         }
@@ -185,7 +189,7 @@ final class NetworkEngine {
     private func decoders(of part: Int, parts: Int) -> Range<Int> { parts == 1 ? 0..<4 : (part * 2)..<(part * 2 + 2) }
 
     /// Forward from magnitudes x (batch × frames × bins, already scaled) to the four decoder outputs.
-    func forward(_ net: ChandnaNetwork, x: UnsafePointer<Float>, batch b: Int) {
+    public func forward(_ net: ChandnaNetwork, x: UnsafePointer<Float>, batch b: Int) {
         precondition(b <= capacity, "NetworkEngine.forward: batch \(b) over capacity \(capacity)")
         let (t, f, n1, n2) = (m.frames, m.bins, m.n1, m.n2)
         let t2o = m.afterHorizontal.0, depth = m.t2 * n1
@@ -218,24 +222,26 @@ final class NetworkEngine {
 
     /// The loss (METHOD.md, divided by the batch) of the outputs left by `forward`; with `gradients`,
     /// also replaces each output by ∂L/∂output. Two halves of the elements on two threads.
-    func loss(x: UnsafePointer<Float>, targets: [UnsafePointer<Float>], batch b: Int, config: Config, gradients: Bool) -> Float {
+    func loss(x: UnsafePointer<Float>, targets: Four<UnsafePointer<Float>>, batch b: Int, config: Config, gradients: Bool) -> Float {
         let n = b * m.frames * m.bins
         let parts = threads > 1 ? 2 : 1
         var partial = (0.0, 0.0)
         let half = (n / parts + 15) / 16 * 16
         parallel(parts) { part in
             let lo = min(part * half, n), hi = part == parts - 1 ? n : min(lo + half, n)
-            let o = out.map { UnsafePointer($0 + lo) }
-            let value = softMaskLossKernel(outputs: o, magnitudes: x + lo, targets: targets.map { $0 + lo }, count: hi - lo,
+            let g = (out[0] + lo, out[1] + lo, out[2] + lo, out[3] + lo)
+            let o = (UnsafePointer(g.0), UnsafePointer(g.1), UnsafePointer(g.2), UnsafePointer(g.3))
+            let y = (targets.0 + lo, targets.1 + lo, targets.2 + lo, targets.3 + lo)
+            let value = softMaskLossKernel(outputs: o, magnitudes: x + lo, targets: y, count: hi - lo,
                                            epsilon: m.maskEpsilon, alpha: config.alpha, beta: config.beta, gamma: config.gamma,
-                                           scale: 1 / Float(b), gradients: gradients ? out.map { $0 + lo } : nil)
+                                           scale: 1 / Float(b), gradients: gradients ? g : nil)
             if part == 0 { partial.0 = value } else { partial.1 = value }
         }
         return Float(partial.0 + partial.1)
     }
 
     /// Soft masks of the outputs left by `forward`, into `masks` (R × bins each).
-    func masks(batch b: Int, into masks: [UnsafeMutablePointer<Float>]) {
+    public func masks(batch b: Int, into masks: [UnsafeMutablePointer<Float>]) {
         softMaskKernel(outputs: out.map { UnsafePointer($0) }, count: b * m.frames * m.bins, epsilon: m.maskEpsilon, masks: masks)
     }
 
@@ -316,6 +322,47 @@ final class NetworkEngine {
                 let d = dst + (bi * t + i) * m.n1, s = src + (bi * t2o + i) * run
                 for k in 0..<run { d[k] += s[k] }
             }
+        }
+    }
+}
+
+/// A thread that runs `body(1)` while the caller runs `body(0)`. Work is handed over through two
+/// semaphores and a closure stored only while the caller waits (`withoutActuallyEscaping`), so no
+/// allocation happens per call (DispatchQueue.concurrentPerform allocated ~3 blocks per call).
+final class HelperThread {
+    private final class Shared: @unchecked Sendable {
+        let start = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        var job: ((Int) -> Void)?
+        var stop = false
+    }
+    private let shared = Shared()
+
+    init() {
+        let shared = self.shared
+        let thread = Thread {
+            while true {
+                shared.start.wait()
+                if shared.stop { return }
+                shared.job!(1)
+                shared.done.signal()
+            }
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    deinit {
+        shared.stop = true
+        shared.start.signal()
+    }
+
+    func run(_ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { escaping in
+            shared.job = escaping
+            shared.start.signal()
+            escaping(0)
+            shared.done.wait()
+            shared.job = nil
         }
     }
 }

@@ -21,6 +21,12 @@ public final class Separator {
     public var batchSize = 64
     /// Frames resynthesised per segment (bounds memory; a few seconds of audio).
     public var segmentFrames = 2048
+    /// Threads for the network's decoders and for the per-channel STFTs and per-stem inverse STFTs.
+    public var threads = min(2, ProcessInfo.processInfo.activeProcessorCount)
+    /// When set, `separate` adds the seconds it spends in each phase here (benchmarks).
+    public var timings: SeparationTimings?
+    private var engine: NetworkEngine?
+    private let engineLock = NSLock()
 
     public init(network: ChandnaNetwork, config: Config) {
         self.network = network
@@ -63,41 +69,67 @@ public final class Separator {
         let available = first..<min(last + t, totalFrames)
         let known = try magnitudes(available)
         let scale = config.inputScale
+        let fused = ChandnaNetwork.fusedPathSupports(config.model)
+        let capacity = min(batchSize, starts.count)
+        let engine = fused ? fusedEngine(capacity: capacity) : nil
+        var input = [Float](repeating: 0, count: capacity * t * bins)
+        var windowMasks = [[Float]](repeating: fused ? [Float](repeating: 0, count: capacity * t * bins) : [], count: 4)
         for batchStart in stride(from: 0, to: starts.count, by: batchSize) {
             let batch = starts[batchStart..<min(batchStart + batchSize, starts.count)]
-            var input = [Float](repeating: 0, count: batch.count * t * bins)
-            for (b, s) in batch.enumerated() {
-                let frames = s..<min(s + t, totalFrames)
-                for f in frames {
-                    let from = (f - available.lowerBound) * bins, to = (b * t + f - s) * bins
-                    for k in 0..<bins { input[to + k] = known[from + k] * scale }
+            input.withUnsafeMutableBufferPointer { inp in
+                known.withUnsafeBufferPointer { kn in
+                    inp.update(repeating: 0)
+                    for (b, s) in batch.enumerated() {
+                        for f in s..<min(s + t, totalFrames) {
+                            let from = kn.baseAddress! + (f - available.lowerBound) * bins, to = inp.baseAddress! + (b * t + f - s) * bins
+                            if scale == 1 { to.update(from: from, count: bins) } else { for k in 0..<bins { to[k] = from[k] * scale } }
+                        }
+                    }
                 }
             }
-            let masks = withNoGrad {
-                softMasks(network(Tensor(input, shape: [batch.count, t, bins])), epsilon: config.model.maskEpsilon)
+            if let engine {
+                input.withUnsafeBufferPointer { x in engine.forward(network, x: x.baseAddress!, batch: batch.count) }
+                withMutablePointers4(&windowMasks) { engine.masks(batch: batch.count, into: $0) }
+            } else {
+                let shape = [batch.count, t, bins]
+                windowMasks = withNoGrad {
+                    softMasks(network(Tensor(Array(input[0..<shape.reduce(1, *)]), shape: shape)), epsilon: config.model.maskEpsilon).map(\.data)
+                }
             }
             for (b, s) in batch.enumerated() {
                 for i in 0..<t where range.contains(s + i) {
                     let w = crossfade(i), row = s + i - range.lowerBound
                     weights[row] += w
                     for source in 0..<4 {
-                        masks[source].data.withUnsafeBufferPointer { m in
+                        windowMasks[source].withUnsafeBufferPointer { m in
                             blended[source].withUnsafeMutableBufferPointer { out in
-                                let from = (b * t + i) * bins, to = row * bins
-                                for k in 0..<bins { out[to + k] += w * m[from + k] }
+                                let from = m.baseAddress! + (b * t + i) * bins, to = out.baseAddress! + row * bins
+                                for k in 0..<bins { to[k] += w * from[k] }
                             }
                         }
                     }
                 }
             }
         }
-        for row in 0..<range.count where weights[row] > 0 {
-            let inverse = 1 / weights[row]
-            for source in 0..<4 {
-                for k in 0..<bins { blended[source][row * bins + k] *= inverse }
+        for source in 0..<4 {
+            blended[source].withUnsafeMutableBufferPointer { out in
+                for row in 0..<range.count where weights[row] > 0 {
+                    let inverse = 1 / weights[row], p = out.baseAddress! + row * bins
+                    for k in 0..<bins { p[k] *= inverse }
+                }
             }
         }
         return blended
+    }
+
+    /// The preallocated network engine (kept between calls; made again for a larger batch).
+    private func fusedEngine(capacity: Int) -> NetworkEngine {
+        engineLock.lock()
+        defer { engineLock.unlock() }
+        if let e = engine, e.capacity >= capacity { return e }
+        let e = NetworkEngine(shape: config.model, capacity: capacity, threads: threads)
+        engine = e
+        return e
     }
 
     /// Masks for a whole stretch of mono magnitudes (`frames` × bins, frame-major), e.g. to plot them.
@@ -120,7 +152,8 @@ public final class Separator {
                          progress: ((Int, Int) -> Void)? = nil) throws {
         let totalFrames = stft.frameCount(samples: length)
         let bins = stft.bins
-        var synthesizers = (0..<4).map { _ in (0..<channelCount).map { _ in OverlapAddSynthesizer(stft: stft, length: length) } }
+        // One synthesizer per (source, channel), index source·channelCount + channel.
+        var synthesizers = (0..<4 * channelCount).map { _ in OverlapAddSynthesizer(stft: stft, length: length) }
         let t = config.model.frames
         for segmentStart in stride(from: 0, to: totalFrames, by: segmentFrames) {
             let segment = segmentStart..<min(segmentStart + segmentFrames, totalFrames)
@@ -128,39 +161,79 @@ public final class Separator {
             let starts = windowStarts(frames: totalFrames).filter { $0 < segment.upperBound && $0 + t > segment.lowerBound }
             let context = min(starts.first!, segment.lowerBound)..<min(max(starts.last! + t, segment.upperBound), totalFrames)
             let samples = stft.samplesNeeded(frames: context, totalLength: length)
+            var clock = DispatchTime.now().uptimeNanoseconds
+            func lap(_ phase: ReferenceWritableKeyPath<SeparationTimings, Double>) {
+                let now = DispatchTime.now().uptimeNanoseconds
+                timings?[keyPath: phase] += Double(now - clock) * 1e-9
+                clock = now
+            }
             let chunk = try samples.isEmpty ? [[Float]](repeating: [], count: channelCount) : read(samples)
-            let spectra = chunk.map {
-                stft.analyze(chunk: $0, startingAt: samples.lowerBound, totalLength: length, frames: context)
+            lap(\.read)
+            var spectra = [Spectrum](repeating: Spectrum(frames: 0, bins: bins), count: channelCount)
+            spectra.withUnsafeMutableBufferPointer { sp in
+                parallelFor(channelCount) { c in
+                    sp[c] = stft.analyze(chunk: chunk[c], startingAt: samples.lowerBound, totalLength: length, frames: context)
+                }
             }
             // Mono downmix: the STFT is linear, so the mono spectrum is the mean of the channels'.
             var mono = [Float](repeating: 0, count: context.count * bins)
             let inverse = 1 / Float(channelCount)
-            for i in 0..<mono.count {
-                var re: Float = 0, im: Float = 0
-                for s in spectra { re += s.real[i]; im += s.imag[i] }
-                re *= inverse; im *= inverse
-                mono[i] = (re * re + im * im).squareRoot()
+            var sumRe = [Float](repeating: 0, count: mono.count), sumIm = sumRe
+            sumRe.withUnsafeMutableBufferPointer { sr in
+                sumIm.withUnsafeMutableBufferPointer { si in
+                    for s in spectra {
+                        s.real.withUnsafeBufferPointer { re in
+                            s.imag.withUnsafeBufferPointer { im in
+                                for i in 0..<sr.count { sr[i] += re[i]; si[i] += im[i] }
+                            }
+                        }
+                    }
+                    mono.withUnsafeMutableBufferPointer { mp in
+                        for i in 0..<mp.count {
+                            let re = sr[i] * inverse, im = si[i] * inverse
+                            mp[i] = (re * re + im * im).squareRoot()
+                        }
+                    }
+                }
             }
+            lap(\.stft)
             let masks = masks(for: segment, totalFrames: totalFrames) { r in
                 Array(mono[(r.lowerBound - context.lowerBound) * bins..<(r.upperBound - context.lowerBound) * bins])
             }
+            lap(\.network)
             let offset = (segment.lowerBound - context.lowerBound) * bins
-            var out = [[[Float]]](repeating: [], count: 4)
-            for source in 0..<4 {
-                for (c, spectrum) in spectra.enumerated() {
-                    var masked = Spectrum(frames: segment.count, bins: bins)
-                    let m = masks[source]
-                    for i in 0..<segment.count * bins {
-                        masked.real[i] = spectrum.real[offset + i] * m[i]
-                        masked.imag[i] = spectrum.imag[offset + i] * m[i]
+            let last = segment.upperBound == totalFrames
+            var pieces = [[Float]](repeating: [], count: 4 * channelCount)
+            pieces.withUnsafeMutableBufferPointer { pp in
+                synthesizers.withUnsafeMutableBufferPointer { syn in
+                    parallelFor(4 * channelCount) { job in
+                        let (source, c) = (job / channelCount, job % channelCount)
+                        var masked = Spectrum(frames: segment.count, bins: bins)
+                        let spectrum = spectra[c]
+                        masks[source].withUnsafeBufferPointer { m in
+                            spectrum.real.withUnsafeBufferPointer { re in
+                                spectrum.imag.withUnsafeBufferPointer { im in
+                                    masked.real.withUnsafeMutableBufferPointer { mr in
+                                        masked.imag.withUnsafeMutableBufferPointer { mi in
+                                            for i in 0..<segment.count * bins {
+                                                mr[i] = re[offset + i] * m[i]
+                                                mi[i] = im[offset + i] * m[i]
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        var piece = syn[job].add(masked)
+                        if last { piece += syn[job].finish() }
+                        pp[job] = piece
                     }
-                    out[source].append(synthesizers[source][c].add(masked))
                 }
             }
-            if segment.upperBound == totalFrames {
-                for source in 0..<4 { for c in 0..<channelCount { out[source][c] += synthesizers[source][c].finish() } }
-            }
+            let out = (0..<4).map { source in (0..<channelCount).map { c in pieces[source * channelCount + c] } }
+            lap(\.istft)
             try emit(out)
+            lap(\.emit)
             progress?(segment.upperBound, totalFrames)
         }
     }
@@ -176,5 +249,43 @@ public final class Separator {
             for s in 0..<4 { for c in 0..<channels.count { stems[s][c] += pieces[s][c] } }
         })
         return stems
+    }
+}
+
+/// Seconds spent in each phase of `Separator.separate` (added to, across calls).
+public final class SeparationTimings {
+    /// Reading samples (the `read` callback).
+    public var read = 0.0
+    /// STFT of every channel and the mono magnitudes.
+    public var stft = 0.0
+    /// Network windows, soft masks and their crossfade.
+    public var network = 0.0
+    /// Masking every channel's spectrum and the inverse STFTs (overlap-add).
+    public var istft = 0.0
+    /// The `emit` callback (separateFile: the residual correction, which re-reads the mixture, and writing).
+    public var emit = 0.0
+    public init() {}
+}
+
+extension Separator {
+    /// Runs `body(i)` for i in 0..<n, spread over `threads` threads.
+    func parallelFor(_ n: Int, _ body: (Int) -> Void) {
+        let parts = min(threads, n)
+        if parts <= 1 { for i in 0..<n { body(i) }; return }
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            var i = part
+            while i < n { body(i); i += parts }
+        }
+    }
+}
+
+/// Base pointers of four arrays for the duration of `body`.
+func withMutablePointers4<R>(_ a: inout [[Float]], _ body: ([UnsafeMutablePointer<Float>]) -> R) -> R {
+    a.withUnsafeMutableBufferPointer { o in
+        o[0].withUnsafeMutableBufferPointer { p0 in o[1].withUnsafeMutableBufferPointer { p1 in
+            o[2].withUnsafeMutableBufferPointer { p2 in o[3].withUnsafeMutableBufferPointer { p3 in
+                body([p0.baseAddress!, p1.baseAddress!, p2.baseAddress!, p3.baseAddress!])
+            } }
+        } }
     }
 }

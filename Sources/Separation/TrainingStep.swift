@@ -111,12 +111,12 @@ public final class TrainingStep {
 }
 
 /// Base pointers of the four targets' data, for the duration of `body`.
-private func withTargetPointers<R>(_ t: [Tensor], _ body: ([UnsafePointer<Float>]) -> R) -> R {
+private func withTargetPointers<R>(_ t: [Tensor], _ body: (Four<UnsafePointer<Float>>) -> R) -> R {
     t[0].data.withUnsafeBufferPointer { a in
         t[1].data.withUnsafeBufferPointer { b in
             t[2].data.withUnsafeBufferPointer { c in
                 t[3].data.withUnsafeBufferPointer { d in
-                    body([a.baseAddress!, b.baseAddress!, c.baseAddress!, d.baseAddress!])
+                    body((a.baseAddress!, b.baseAddress!, c.baseAddress!, d.baseAddress!))
                 }
             }
         }
