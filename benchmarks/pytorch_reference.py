@@ -23,8 +23,9 @@ the alpha/beta/gamma loss divided by the batch, Adadelta lr 0.01, rho 0.95, eps 
 
 Timing: one training step (zero grads, forward, masks, loss, backward, Adadelta) median/min/max over
 --steps steps after warm-up at batch 32, T = 25, F = 513; the forward pass (no grad) over the windows
-of a 4-minute 44.1 kHz song as cnnsep's Separator cuts it (41,347 STFT frames, windows of 25 frames
-every 20 -> 2068 windows), in batches of 64. Prints one JSON object per form (a list).
+of a 4-minute song, 1614 windows as `cnnsep bench step` counts them (--song-windows; cnnsep's Separator
+cuts a 4-minute 44.1 kHz song's 41,347 STFT frames into 2068 windows of 25 frames every 20), in
+batches of 64. Prints one JSON object per form (a list).
 """
 import argparse
 import json
@@ -54,7 +55,8 @@ LR, RHO, ADA_EPS = 0.01, 0.95, 1.0
 SONG_SAMPLES = 240 * 44100
 SONG_FRAMES = (SONG_SAMPLES - 1 + 768) // 256 + 1                 # 41,347
 WINDOW_HOP = T - 5
-SONG_WINDOWS = (SONG_FRAMES - T + WINDOW_HOP - 1) // WINDOW_HOP + 1  # 2068
+SEPARATOR_WINDOWS = (SONG_FRAMES - T + WINDOW_HOP - 1) // WINDOW_HOP + 1  # 2068
+SONG_WINDOWS = 1614        # the count `cnnsep bench step` times (--song-windows changes it)
 
 
 def layer_names():
@@ -270,7 +272,7 @@ def random_batch(batch, generator):
     return sum(targets), targets
 
 
-def bench_form(cls, steps, warmup, generator):
+def bench_form(cls, steps, warmup, generator, song_windows=SONG_WINDOWS):
     torch.manual_seed(0)
     net = cls()
     optimizer = make_optimizer(net)
@@ -283,11 +285,11 @@ def bench_form(cls, steps, warmup, generator):
         train_step(net, optimizer, mixture, targets)
         times.append(time.perf_counter() - start)
 
-    song = torch.rand(SONG_WINDOWS, T, BINS, generator=generator)
+    song = torch.rand(song_windows, T, BINS, generator=generator)
     with torch.no_grad():
         masks = soft_masks(net(song[:64]))                    # warm-up
         start = time.perf_counter()
-        for i in range(0, SONG_WINDOWS, 64):
+        for i in range(0, song_windows, 64):
             masks = soft_masks(net(song[i:i + 64]))
         forward_seconds = time.perf_counter() - start
     del masks
@@ -303,7 +305,7 @@ def bench_form(cls, steps, warmup, generator):
         "gflop_per_step": round(flop / 1e9, 4),
         "gflops": round(flop / median / 1e9, 2),
         "forward_4min_seconds": round(forward_seconds, 4),
-        "forward_4min_windows": SONG_WINDOWS,
+        "forward_4min_windows": song_windows,
         "steps": steps,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
@@ -316,9 +318,11 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=100, help="timed training steps per form (>= 50 recommended)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps first")
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
+    parser.add_argument("--song-windows", type=int, default=SONG_WINDOWS,
+                        help=f"windows of the 4-minute song's forward pass (default {SONG_WINDOWS}; the Separator makes {SEPARATOR_WINDOWS})")
     parser.add_argument("--forms", default="module,gemm", help="comma-separated: module, gemm")
     args = parser.parse_args(argv)
-    if args.steps < 1 or args.warmup < 0 or args.threads < 1:
+    if args.steps < 1 or args.warmup < 0 or args.threads < 1 or args.song_windows < 1:
         parser.error("--steps and --threads must be positive, --warmup non-negative")
     torch.set_num_threads(args.threads)
     forms = {"module": ModuleNet, "gemm": GemmNet}
@@ -329,10 +333,10 @@ def main(argv=None):
     generator = torch.Generator().manual_seed(2017)
     results = []
     for f in chosen:
-        r = bench_form(forms[f], args.steps, args.warmup, generator)
+        r = bench_form(forms[f], args.steps, args.warmup, generator, args.song_windows)
         print(f"{r['name']:15s} step {r['step_ms_median']:8.2f} ms (min {r['step_ms_min']:.2f}, max {r['step_ms_max']:.2f}), "
               f"{r['windows_per_second']:7.1f} windows/s, {r['gflops']:6.2f} GFLOP/s, "
-              f"4-min forward {r['forward_4min_seconds']:.3f} s ({SONG_WINDOWS} windows)", file=sys.stderr)
+              f"4-min forward {r['forward_4min_seconds']:.3f} s ({args.song_windows} windows)", file=sys.stderr)
         results.append(r)
     text = json.dumps(results, indent=2)
     print(text)
