@@ -147,13 +147,9 @@ struct BenchAll: ParsableCommand {
     @Option(help: "Threads of the fused path (1 or 2).") var threads = 2
 
     func run() throws {
-        var step = BenchStep()
-        step.steps = steps
-        step.threads = threads
-        let stepResult = try step.measure()
-        var separation = BenchSeparation()
-        separation.threads = threads
-        let separationResult = try separation.measure()
+        let stepResult = try BenchStep.parse(["--steps", "\(steps)", "--threads", "\(threads)"]).measure()
+        print("")
+        let separationResult = try BenchSeparation.parse(["--threads", "\(threads)"]).measure()
         if let json {
             try writeJSON(["step": stepResult, "separation": separationResult], to: json)
         }
