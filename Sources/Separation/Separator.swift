@@ -146,14 +146,22 @@ public final class Separator {
     /// Separates a signal of `length` samples per channel at the model's rate, reading it through
     /// `read(range)` (channels' samples for a sample range within 0..<length) and handing the stems
     /// to `emit` in order (per source, per channel), a segment at a time.
+    ///
+    /// With `remainder` (a source index), that source is not resynthesised from its mask but is the
+    /// input minus the other three stems, so the four stems add up to the input exactly (wherever the
+    /// decoders are all silent too) and one inverse STFT in four is saved. METHOD.md's "other" is
+    /// by definition what the other three leave.
     public func separate(length: Int, channelCount: Int,
                          read: (Range<Int>) throws -> [[Float]],
                          emit: ([[[Float]]]) throws -> Void,
+                         remainder: Int? = nil,
                          progress: ((Int, Int) -> Void)? = nil) throws {
         let totalFrames = stft.frameCount(samples: length)
         let bins = stft.bins
         // One synthesizer per (source, channel), index source·channelCount + channel.
         var synthesizers = (0..<4 * channelCount).map { _ in OverlapAddSynthesizer(stft: stft, length: length) }
+        let jobs = (0..<4 * channelCount).filter { $0 / channelCount != remainder }
+        var emitted = 0
         let t = config.model.frames
         for segmentStart in stride(from: 0, to: totalFrames, by: segmentFrames) {
             let segment = segmentStart..<min(segmentStart + segmentFrames, totalFrames)
@@ -206,7 +214,8 @@ public final class Separator {
             var pieces = [[Float]](repeating: [], count: 4 * channelCount)
             pieces.withUnsafeMutableBufferPointer { pp in
                 synthesizers.withUnsafeMutableBufferPointer { syn in
-                    parallelFor(4 * channelCount) { job in
+                    parallelFor(jobs.count) { j in
+                        let job = jobs[j]
                         let (source, c) = (job / channelCount, job % channelCount)
                         var masked = Spectrum(frames: segment.count, bins: bins)
                         let spectrum = spectra[c]
@@ -230,7 +239,24 @@ public final class Separator {
                     }
                 }
             }
-            let out = (0..<4).map { source in (0..<channelCount).map { c in pieces[source * channelCount + c] } }
+            var out = (0..<4).map { source in (0..<channelCount).map { c in pieces[source * channelCount + c] } }
+            if let r = remainder {
+                let others = (0..<4).filter { $0 != r }
+                let count = out[others[0]][0].count, from = emitted - samples.lowerBound
+                for c in 0..<channelCount {
+                    var rest = [Float](repeating: 0, count: count)
+                    chunk[c].withUnsafeBufferPointer { x in
+                        rest.withUnsafeMutableBufferPointer { o in
+                            for i in 0..<count { o[i] = x[from + i] }
+                            for s in others {
+                                out[s][c].withUnsafeBufferPointer { y in for i in 0..<count { o[i] -= y[i] } }
+                            }
+                        }
+                    }
+                    out[r][c] = rest
+                }
+            }
+            emitted += out[(remainder ?? 0) == 0 ? 1 : 0][0].count
             lap(\.istft)
             try emit(out)
             lap(\.emit)

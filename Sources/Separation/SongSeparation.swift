@@ -26,9 +26,10 @@ extension Separator {
     }
 
     /// Separates an audio file into `<folder>/{bass,drums,other,vocals}.wav` at the input's rate,
-    /// channel count and length. The four stems add up to the input: whatever the masks leave out
-    /// (where all four decoders are silent, and content above the model's band when the input is
-    /// resampled) is shared equally among them. The stems are written together and atomically.
+    /// channel count and length. Bass, drums and vocals come from their masks; "other" is the input
+    /// minus those three (METHOD.md: it is whatever the other three leave), so the four stems add up
+    /// to the input, including content above the model's band when the input is resampled. The stems
+    /// are written together and atomically.
     public func separateFile(_ input: URL, into folder: URL, format: SampleFormat = .wav16,
                              progress: Bool = false) throws -> SongSeparationReport {
         let started = Date()
@@ -43,29 +44,32 @@ extension Separator {
         }
         do {
             var position = 0
-            // Stems at the input's rate for samples position..<position+n: correct by the residual, write.
-            func deliver(_ stems: [[[Float]]]) throws {
-                let n = stems[0][0].count
-                guard n > 0 else { return }
-                let mixture = try AudioFile.read(input, frames: position..<position + n).channels
-                var out = stems
-                for c in 0..<info.channelCount {
-                    for i in 0..<n {
-                        let residual = (mixture[c][i] - (stems[0][c][i] + stems[1][c][i] + stems[2][c][i] + stems[3][c][i])) * 0.25
-                        for s in 0..<4 { out[s][c][i] += residual }
-                    }
-                }
-                for s in 0..<4 { try writers[s].write(AudioBuffer(sampleRate: info.sampleRate, channels: out[s])) }
-                position += n
+            let other = sourceNames.firstIndex(of: "other")!
+            func write(_ stems: [[[Float]]]) throws {
+                for s in 0..<4 { try writers[s].write(AudioBuffer(sampleRate: info.sampleRate, channels: stems[s])) }
+                position += stems[0][0].count
             }
-
             if info.sampleRate == modelRate {
                 try separate(length: info.frameCount, channelCount: info.channelCount,
                              read: { try AudioFile.read(input, frames: $0).channels },
-                             emit: deliver,
+                             emit: write, remainder: other,
                              progress: { done, total in bar?.advance(by: done * 100 / total - (bar?.done ?? 0)) })
             } else {
-                try separateResampled(input, info: info, deliver: deliver, progress: bar)
+                // Stems converted back to the input's rate: "other" is recomputed there from the input.
+                let mixture = try AudioFileReader(input)
+                try separateResampled(input, info: info, deliver: { stems in
+                    var out = stems
+                    let x = try mixture.read(frames: stems[0][0].count).channels
+                    for c in 0..<info.channelCount {
+                        out[other][c] = x[c]
+                        for s in 0..<4 where s != other {
+                            stems[s][c].withUnsafeBufferPointer { y in
+                                out[other][c].withUnsafeMutableBufferPointer { o in for i in 0..<o.count { o[i] -= y[i] } }
+                            }
+                        }
+                    }
+                    try write(out)
+                }, progress: bar)
             }
             precondition(position == info.frameCount, "separateFile: wrote \(position) of \(info.frameCount) samples")
             var clipped = 0
@@ -121,6 +125,7 @@ extension Separator {
             }
             if let failure { throw failure }
             try deliver(back)
-        }, progress: { done, total in progress?.advance(by: done * 100 / total - (progress?.done ?? 0)) })
+        }, remainder: sourceNames.firstIndex(of: "other"),
+           progress: { done, total in progress?.advance(by: done * 100 / total - (progress?.done ?? 0)) })
     }
 }

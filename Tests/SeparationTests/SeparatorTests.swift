@@ -56,6 +56,27 @@ func noise(_ count: Int, seed: UInt64) -> [Float] {
         #expect(zip(stems[0][0], stereo[0]).contains { Swift.abs($0 - $1 / 4) > 1e-3 })
     }
 
+    /// "Other" as the input minus the other three equals "other" from its own mask (the masks sum to
+    /// one and the STFT is linear), and the four then sum to the input exactly.
+    @Test func otherAsRemainderMatchesItsMask() throws {
+        let s = tinySeparator()
+        let signal = [noise(4000, seed: 7), noise(4000, seed: 8)]
+        var withMask = [[[Float]]](repeating: [[], []], count: 4), asRest = withMask
+        for (remainder, target) in [(nil as Int?, 0), (2, 1)] {
+            var stems = [[[Float]]](repeating: [[], []], count: 4)
+            try s.separate(length: 4000, channelCount: 2, read: { r in signal.map { Array($0[r]) } },
+                           emit: { p in for i in 0..<4 { for c in 0..<2 { stems[i][c] += p[i][c] } } }, remainder: remainder)
+            if target == 0 { withMask = stems } else { asRest = stems }
+        }
+        for c in 0..<2 {
+            #expect(asRest[0][c] == withMask[0][c] && asRest[3][c] == withMask[3][c])
+            let worst = zip(asRest[2][c], withMask[2][c]).map { Swift.abs($0 - $1) }.max()!
+            #expect(worst < 1e-5, "other differs by \(worst)")
+            let sumError = (0..<4000).map { i in Swift.abs((0..<4).reduce(Float(0)) { $0 + asRest[$1][c][i] } - signal[c][i]) }.max()!
+            #expect(sumError < 1e-6)
+        }
+    }
+
     @Test func segmentSizeDoesNotChangeTheResult() throws {
         let signal = [noise(3000, seed: 3)]
         let whole = tinySeparator()
