@@ -19,7 +19,8 @@ public final class Adadelta {
         squaredUpdates = squaredGradients
     }
 
-    /// Updates every parameter in place from its accumulated gradient (a missing gradient counts as zero).
+    /// Updates every parameter in place from its accumulated gradient. A parameter without a gradient
+    /// is left as it is, accumulators included, as Keras skips variables that have no gradient.
     public func step(_ parameters: [Tensor]) {
         precondition(parameters.count == squaredGradients.count, "Adadelta.step: \(parameters.count) parameters, state for \(squaredGradients.count)")
         let (lr, rho, eps) = (learningRate, rho, epsilon)

@@ -47,7 +47,9 @@ public struct Evaluator {
     /// The song's scores for the model and, with `oracle`, the ideal ratio masks and the mixture.
     public func evaluate(_ song: Song, oracle: Bool) throws -> [SongScores] {
         let (mixture, references) = try load(song)
-        var methods: [(String, [[Float]])] = [("model", try separator.separate([mixture]).map { $0[0] })]
+        // The model's stems exactly as `predict` makes them ("other" = mixture − the other three).
+        let model = try separator.separate([mixture], remainder: sourceNames.firstIndex(of: "other")).map { $0[0] }
+        var methods: [(String, [[Float]])] = [("model", model)]
         if oracle {
             methods.append(("oracle", idealRatioMaskEstimates(mixture: mixture, references: references)))
             methods.append(("mixture", [[Float]](repeating: mixture, count: 4)))

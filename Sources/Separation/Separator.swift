@@ -265,15 +265,15 @@ public final class Separator {
     }
 
     /// Separates a whole signal held in memory (channels at the model's rate): four stems, each with
-    /// the signal's channels and length.
-    public func separate(_ channels: [[Float]]) throws -> [[[Float]]] {
+    /// the signal's channels and length (`remainder` as in the streaming form).
+    public func separate(_ channels: [[Float]], remainder: Int? = nil) throws -> [[[Float]]] {
         let length = channels.first?.count ?? 0
         var stems = [[[Float]]](repeating: [[Float]](repeating: [], count: channels.count), count: 4)
         try separate(length: length, channelCount: channels.count, read: { r in
             channels.map { Array($0[r.clamped(to: 0..<length)]) + [Float](repeating: 0, count: r.count - r.clamped(to: 0..<length).count) }
         }, emit: { pieces in
             for s in 0..<4 { for c in 0..<channels.count { stems[s][c] += pieces[s][c] } }
-        })
+        }, remainder: remainder)
         return stems
     }
 }
