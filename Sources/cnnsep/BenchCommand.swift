@@ -169,7 +169,7 @@ struct BenchStep: ParsableCommand {
     @Option(help: "Threads of the fused path (1 or 2).") var threads = 2
     @Option(help: "Timed steps of the tape (unfused) path, for comparison (0 to skip).") var tapeSteps = 8
     @Option(help: "Write the results as JSON to this file.") var json: String?
-    @Option(help: "Count heap allocations per step by running the steps under valgrind (if installed; one thread, since valgrind serializes threads).") var valgrind = true
+    @Option(help: "Count heap allocations per step by running steps in a child under valgrind (if installed; one thread, since valgrind serializes threads). Slow: several minutes.") var valgrind = false
     @Option(help: "Also count the tape path's allocations under valgrind (slow).") var valgrindTape = false
 
     func run() throws {
