@@ -56,7 +56,8 @@ func fillRows(_ dst: UnsafeMutablePointer<Float>, rows: Int, with row: Tensor) {
 }
 
 /// into[c] += Σ_r src[r·cols + c]: column sums of a rows × cols matrix, added (bias gradients).
-func addRows(_ src: UnsafePointer<Float>, rows: Int, cols: Int, into: UnsafeMutablePointer<Float>) {
+/// Public so that fused paths outside the tape (the model's preallocated step) share it.
+public func addRows(_ src: UnsafePointer<Float>, rows: Int, cols: Int, into: UnsafeMutablePointer<Float>) {
     if cols == 1 {                          // one column (a one-channel bias): eight partial sums, so the loop vectorizes
         var partial = SIMD8<Float>()
         let whole = rows / 8 * 8

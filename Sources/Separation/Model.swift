@@ -259,15 +259,15 @@ public final class NetworkEngine {
                 let d = net.decoders[s], dOut = out[s]
                 let kvd = weights(d.verticalDeconvolution.kernel), khd = weights(d.horizontalDeconvolution.kernel)
                 gemm(true, false, f, n1, r, dOut, f, hd[s], n1, 1, gradient(d.verticalDeconvolution.kernel), n1)
-                columnSums(dOut, rows: r * f, cols: 1, into: gradient(d.verticalDeconvolution.bias))
+                addRows(dOut, rows: r * f, cols: 1, into: gradient(d.verticalDeconvolution.bias))
                 gemm(false, false, r, n1, f, dOut, f, kvd, n1, 0, dHD[s], n1)
-                columnSums(dHD[s], rows: r, cols: n1, into: gradient(d.horizontalDeconvolution.bias))
+                addRows(dHD[s], rows: r, cols: n1, into: gradient(d.horizontalDeconvolution.bias))
                 im2col(dHD[s], into: col[s], batch: b)
                 gemm(true, false, depth, n2, r2, col[s], depth, act[s], n2, 1, gradient(d.horizontalDeconvolution.kernel), n2)
                 gemm(false, false, r2, n2, depth, col[s], depth, khd, n2, 0, dS[s], n2)
                 reluBackward(dS[s], act[s], b * m.flat)
                 gemm(true, false, m.dense, m.flat, b, g, m.dense, dS[s], m.flat, 1, gradient(d.singleDense.kernel), m.flat)
-                columnSums(dS[s], rows: b, cols: m.flat, into: gradient(d.singleDense.bias))
+                addRows(dS[s], rows: b, cols: m.flat, into: gradient(d.singleDense.bias))
                 gemm(false, true, b, m.dense, m.flat, dS[s], m.flat, weights(d.singleDense.kernel), m.flat, first ? 0 : 1, dGp, m.dense)
                 first = false
             }
@@ -278,14 +278,14 @@ public final class NetworkEngine {
         if parts > 1 { for i in 0..<count { dG[i] += dGPart[1][i] } }
         reluBackward(dG, g, count)
         gemm(true, false, m.flat, m.dense, b, h, m.flat, dG, m.dense, 1, gradient(net.globalDense.kernel), m.dense)
-        columnSums(dG, rows: b, cols: m.dense, into: gradient(net.globalDense.bias))
+        addRows(dG, rows: b, cols: m.dense, into: gradient(net.globalDense.bias))
         gemm(false, true, b, m.flat, m.dense, dG, m.dense, weights(net.globalDense.kernel), m.dense, 0, dH, m.flat)
-        columnSums(dH, rows: r2, cols: n2, into: gradient(net.horizontalConvolution.bias))
+        addRows(dH, rows: r2, cols: n2, into: gradient(net.horizontalConvolution.bias))
         gemm(true, false, depth, n2, r2, patches, depth, dH, n2, 1, gradient(net.horizontalConvolution.kernel), n2)
         gemm(false, true, r2, depth, n2, dH, n2, weights(net.horizontalConvolution.kernel), n2, 0, dP, depth)
         dV.update(repeating: 0, count: r * n1)
         col2imAdd(dP, into: dV, batch: b)
-        columnSums(dV, rows: r, cols: n1, into: gradient(net.verticalConvolution.bias))
+        addRows(dV, rows: r, cols: n1, into: gradient(net.verticalConvolution.bias))
         gemm(true, false, f, n1, r, x, f, dV, n1, 1, gradient(net.verticalConvolution.kernel), n1)
     }
 
@@ -401,19 +401,3 @@ private func reluBackward(_ d: UnsafeMutablePointer<Float>, _ activation: Unsafe
     for i in 0..<n { d[i] = activation[i] > 0 ? d[i] : 0 }
 }
 
-/// into[c] += Σ_r src[r·cols + c].
-private func columnSums(_ src: UnsafeMutablePointer<Float>, rows: Int, cols: Int, into: UnsafeMutablePointer<Float>) {
-    if cols == 1 {
-        var partial = SIMD16<Float>()
-        let whole = rows / 16 * 16
-        for r in stride(from: 0, to: whole, by: 16) { partial += UnsafeRawPointer(src + r).loadUnaligned(as: SIMD16<Float>.self) }
-        var total = partial.sum()
-        for r in whole..<rows { total += src[r] }
-        into[0] += total
-        return
-    }
-    for r in 0..<rows {
-        let s = src + r * cols
-        for c in 0..<cols { into[c] += s[c] }
-    }
-}
