@@ -54,19 +54,10 @@ struct DatasetCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Compute the feature cache of a split (missing or stale entries only), on all cores.")
 
-        @Argument(help: "Dataset root.")
-        var root: String
-
-        @Option(help: "Split: Dev/train or Test/test.")
-        var split: String = "Dev"
-
-        @Option(help: "Cache folder (default: <root>/.cnnsep-cache).")
-        var cache: String?
+        @OptionGroup var options: SplitOptions
 
         func run() throws {
-            let dataset = try Dataset.open(URL(fileURLWithPath: root))
-            let songs = try dataset.songs(split: split)
-            let cache = FeatureCache(folder: DatasetCommand.cacheFolder(self.cache, dataset), settings: FeatureSettings())
+            let (songs, cache) = try options.open()
             let start = Date()
             try cache.prepare(songs, progress: true)
             print("\(songs.count) songs cached in \(cache.folder.path) (\(cache.buildCount) computed, \(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
@@ -78,14 +69,7 @@ struct DatasetCommand: ParsableCommand {
             abstract: "Walk every block and batch of one repetition as training would, and print the peak memory.",
             discussion: "Builds missing cache entries first; run it again to measure streaming alone.")
 
-        @Argument(help: "Dataset root.")
-        var root: String
-
-        @Option(help: "Split: Dev/train or Test/test.")
-        var split: String = "Dev"
-
-        @Option(help: "Cache folder (default: <root>/.cnnsep-cache).")
-        var cache: String?
+        @OptionGroup var options: SplitOptions
 
         @Option(help: "Songs per block.") var blockSize: Int = 10
         @Option(help: "Songs between block starts.") var blockHop: Int = 5
@@ -96,9 +80,7 @@ struct DatasetCommand: ParsableCommand {
         @Flag(help: "Print the peak RSS so far as each block arrives.") var perBlock = false
 
         func run() throws {
-            let dataset = try Dataset.open(URL(fileURLWithPath: root))
-            let songs = try dataset.songs(split: split)
-            let cache = FeatureCache(folder: DatasetCommand.cacheFolder(self.cache, dataset), settings: FeatureSettings())
+            let (songs, cache) = try options.open()
             try cache.prepare(songs, progress: true)
             if cache.buildCount > 0 {
                 print("note: \(cache.buildCount) cache entries were computed in this run, so the peak below includes that work; run again to measure streaming alone")
@@ -129,5 +111,24 @@ struct DatasetCommand: ParsableCommand {
             print("\(songs.count) songs, \(blocks.count) blocks of \(min(blockSize, songs.count)), \(batches) batches (\(windows) windows) in \(String(format: "%.1f", elapsed)) s")
             print("peak RSS \(mb(peakResidentBytes())) (before streaming: \(mb(baseline))); checksum \(checksum)")
         }
+    }
+}
+
+/// A split of a dataset and its feature cache, as `dataset cache` and `dataset stream` take them.
+struct SplitOptions: ParsableArguments {
+    @Argument(help: "Dataset root.")
+    var root: String
+
+    @Option(help: "Split: Dev/train or Test/test.")
+    var split: String = "Dev"
+
+    @Option(help: "Cache folder (default: <root>/.cnnsep-cache).")
+    var cache: String?
+
+    /// The split's songs and the cache (at the default STFT settings).
+    func open() throws -> ([Song], FeatureCache) {
+        let dataset = try Dataset.open(URL(fileURLWithPath: root))
+        let songs = try dataset.songs(split: split)
+        return (songs, FeatureCache(folder: DatasetCommand.cacheFolder(cache, dataset), settings: FeatureSettings()))
     }
 }
