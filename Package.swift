@@ -7,6 +7,8 @@ func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
     .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt([apt])])
 }
 
+// The dependencies below are the architecture (ARCHITECTURE.md): each module imports only what it
+// lists, so the compiler keeps Autodiff free of audio, Audio free of networks, and so on.
 let package = Package(
     name: "cnnsep",
     platforms: [.macOS(.v13)],
@@ -24,24 +26,44 @@ let package = Package(
         systemLibrary("CSampleRate", pkgConfig: "samplerate", apt: "libsamplerate0-dev"),
         systemLibrary("CCairo", pkgConfig: "cairo", apt: "libcairo2-dev"),
 
-        // Errors, atomic file writes, progress display, JSON helpers: shared by every module.
+        // Errors, atomic file writes, progress, interrupts, the seeded generator, the stem list.
         .target(name: "Support"),
-        // Tensors and reverse-mode autodiff on BLAS; knows nothing about audio.
+        // Tensors, reverse-mode autodiff and the BLAS kernels of its layers; knows nothing about audio.
         .target(name: "Autodiff", dependencies: ["CBLAS"]),
+        // A small safe wrapper over the HDF5 C library.
+        .target(name: "HDF5", dependencies: ["Support", "CHDF5"]),
         // Audio files, resampling, STFT, metrics; knows nothing about networks.
         .target(name: "Audio", dependencies: ["Support", "CBLAS", "CFFTW", "CSndFile", "CSampleRate"]),
-        // Model, loss, optimizer, data, training, checkpoints, separation.
-        .target(name: "Separation", dependencies: ["Support", "Autodiff", "Audio", "CHDF5", "CBLAS"]),
+        // Layers, the Chandna network, its loss, Adadelta, the preallocated engine, checkpoint files.
+        .target(name: "Network", dependencies: ["Support", "Autodiff", "HDF5", "CBLAS"]),
+        // Datasets, the feature cache, blocks and batches of training windows, the demo synthesizer.
+        .target(name: "Data", dependencies: ["Support", "Audio"]),
+        // The run's settings (Configs/*.json), validated; ties the modules' settings together.
+        .target(name: "Configuration", dependencies: ["Support", "Audio", "Network", "Data"]),
+        // The training loop, its step, its data and its log.
+        .target(name: "Training", dependencies: ["Support", "Autodiff", "HDF5", "Audio", "Network", "Data", "Configuration"]),
+        // Separating songs with a trained model.
+        .target(name: "Inference", dependencies: ["Support", "Autodiff", "Audio", "Network", "Configuration"]),
+        // Scoring separations of a dataset split (model, ideal masks, mixture).
+        .target(name: "Evaluation", dependencies: ["Support", "Audio", "Data", "Configuration", "Inference"]),
         // Figures (spectrograms, masks, curves) drawn with cairo.
-        .target(name: "Plot", dependencies: ["Support", "CCairo"], exclude: ["make_colormaps.py"]),
+        .target(name: "Plot", dependencies: ["Support", "Audio", "CCairo"], exclude: ["make_colormaps.py"]),
         .executableTarget(name: "cnnsep", dependencies: [
-            "Support", "Autodiff", "Audio", "Separation", "Plot", "CBLAS",
+            "Support", "Autodiff", "HDF5", "Audio", "Network", "Data", "Configuration", "Training", "Inference",
+            "Evaluation", "Plot",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Fixtures shared by the test targets (reduced configs and networks, folders, signals).
+        .target(name: "TestHelpers", dependencies: ["Support", "Audio", "Data", "Network", "Configuration", "Inference"], path: "Tests/TestHelpers"),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
         .testTarget(name: "AudioTests", dependencies: ["Audio", "Support"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SeparationTests", dependencies: ["Separation", "Autodiff", "Audio", "Support"]),
+        .testTarget(name: "NetworkTests", dependencies: ["TestHelpers", "Network", "Configuration", "Autodiff", "HDF5", "Support"]),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(name: "DataTests", dependencies: ["TestHelpers", "Data", "Audio", "Support"]),
+        .testTarget(name: "TrainingTests", dependencies: ["TestHelpers", "Training", "Inference", "Configuration", "Network", "Data", "Autodiff", "Support"]),
+        .testTarget(name: "InferenceTests", dependencies: ["TestHelpers", "Inference", "Configuration", "Network", "Audio", "Autodiff", "Support"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["TestHelpers", "Evaluation", "Inference", "Configuration", "Network", "Data", "Audio", "Support"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot", "Support"]),
     ]
 )

@@ -5,13 +5,12 @@ import Support
 /// paired by name (never by listing order), mono downmixes, BSS Eval v3 (`Metrics.bssEval`), and
 /// optionally museval-style framewise figures (window = hop = `framewise` seconds, median over windows).
 public struct StemScores {
-    public static let sourceNames = ["bass", "drums", "other", "vocals"]
 
     public let referenceFolder: URL
     public let estimateFolder: URL
     public let sampleRate: Int
     public let frameCount: Int
-    /// Whole-signal SDR/SIR/SAR, index j = sourceNames[j].
+    /// Whole-signal SDR/SIR/SAR, index j = Stem.names[j].
     public let whole: BSSEvalResult
     /// Window length and hop in seconds, and one result per window (NaN where a stem is silent).
     public let framewise: (seconds: Double, windows: [BSSEvalResult])?
@@ -31,7 +30,7 @@ public struct StemScores {
         var refs: [[Float]] = [], ests: [[Float]] = []
         var rate = 0, length = 0
         var first = ""
-        for name in Self.sourceNames {
+        for name in Stem.names {
             for (folder, isReference) in [(references, true), (estimates, false)] {
                 let url = folder.appendingPathComponent("\(name).wav")
                 let buffer = try AudioFile.read(url)
@@ -62,7 +61,7 @@ public struct StemScores {
 
     /// Median over windows of source j's metric (museval's per-track figure).
     public func framewiseMedian(_ metric: KeyPath<BSSEvalResult, [Double]>, source j: Int) -> Double {
-        Metrics.median(framewise?.windows.map { $0[keyPath: metric][j] } ?? [])
+        Statistics.median(framewise?.windows.map { $0[keyPath: metric][j] } ?? [])
     }
 
     /// A plain-text table: one row per source, whole-signal SDR/SIR/SAR (and framewise medians).
@@ -71,7 +70,7 @@ public struct StemScores {
         var header = "source      SDR      SIR      SAR"
         if framewise != nil { header += "   medSDR   medSIR   medSAR" }
         var lines = [header]
-        for (j, name) in Self.sourceNames.enumerated() {
+        for (j, name) in Stem.names.enumerated() {
             var line = name.padding(toLength: 7, withPad: " ", startingAt: 0)
                 + cell(whole.sdr[j]) + " " + cell(whole.sir[j]) + " " + cell(whole.sar[j])
             if framewise != nil {
@@ -87,7 +86,7 @@ public struct StemScores {
     public func json() -> [String: Any] {
         func number(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
         var sources: [String: Any] = [:]
-        for (j, name) in Self.sourceNames.enumerated() {
+        for (j, name) in Stem.names.enumerated() {
             var entry: [String: Any] = ["sdr": number(whole.sdr[j]), "sir": number(whole.sir[j]), "sar": number(whole.sar[j])]
             if let framewise {
                 entry["framewise"] = [

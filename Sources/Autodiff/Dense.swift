@@ -1,44 +1,59 @@
-import CBLAS
+// Fully connected layer, Keras layout: weight (in, out). The arithmetic lives in `DenseKernel` on raw
+// buffers, so that the tape op below and a preallocated engine run the very same GEMMs.
 
-// Fully connected layer on cblas_sgemm, Keras layout: weight (in, out).
+/// y (rows, out) = x (rows, in) · weight (in, out) + bias (out), on raw buffers.
+public struct DenseKernel: Equatable, Sendable {
+    public let rows, inputs, outputs: Int
 
-/// x (B, in) · weight (in, out) + bias (out) -> (B, out).
+    public init(rows: Int, inputs: Int, outputs: Int) {
+        (self.rows, self.inputs, self.outputs) = (rows, inputs, outputs)
+    }
+
+    /// Every row of y starts as the bias, then y += x·W (beta = 1).
+    public func forward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafeBufferPointer<Float>,
+                        y: UnsafeMutablePointer<Float>) {
+        fillRows(y, rows: rows, with: bias)
+        sgemm(false, false, m: rows, n: outputs, k: inputs, x, lda: inputs, weight, ldb: outputs, beta: 1, y, ldc: outputs)
+    }
+
+    /// Adds dW += xᵀ·dY and db += Σ_rows dY (each when given), and writes dX = dY·Wᵀ (adds it with
+    /// `accumulate`) when given.
+    public func backward(dY: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                         dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?,
+                         dX: UnsafeMutablePointer<Float>?, accumulate: Bool) {
+        if let dWeight {                                   // (in, out)
+            sgemm(true, false, m: inputs, n: outputs, k: rows, x, lda: inputs, dY, ldb: outputs, beta: 1, dWeight, ldc: outputs)
+        }
+        if let dBias { addRows(dY, rows: rows, cols: outputs, into: dBias) }
+        if let dX {                                        // (rows, in)
+            sgemm(false, true, m: rows, n: inputs, k: outputs, dY, lda: outputs, weight, ldb: outputs,
+                  beta: accumulate ? 1 : 0, dX, ldc: inputs)
+        }
+    }
+}
+
+/// x (B, in) · weight (in, out) + bias (out) -> (B, out), on the tape. No activation.
 public func dense(_ x: Tensor, weight: Tensor, bias: Tensor) -> Tensor {
     precondition(x.shape.count == 2 && weight.shape.count == 2 && x.shape[1] == weight.shape[0],
                  "dense: x \(x.shape) must be (B, in) and weight \(weight.shape) must be (in, out) with the same in")
-    let (batch, nIn, nOut) = (x.shape[0], x.shape[1], weight.shape[1])
-    precondition(bias.shape == [nOut], "dense: bias \(bias.shape) must be [\(nOut)] for weight \(weight.shape)")
+    let kernel = DenseKernel(rows: x.shape[0], inputs: x.shape[1], outputs: weight.shape[1])
+    precondition(bias.shape == [kernel.outputs], "dense: bias \(bias.shape) must be [\(kernel.outputs)] for weight \(weight.shape)")
 
-    // Forward: every row starts as the bias, then Y += X·W (beta = 1).
-    let y = makeStorage(batch * nOut) { yp in
-        fillRows(yp, rows: batch, with: bias)
+    let y = makeStorage(kernel.rows * kernel.outputs) { yp in
         x.data.withUnsafeBufferPointer { xp in
             weight.data.withUnsafeBufferPointer { wp in
-                sgemm(false, false, m: batch, n: nOut, k: nIn, xp.baseAddress!, lda: nIn, wp.baseAddress!, ldb: nOut,
-                      beta: 1, yp, ldc: nOut)
+                bias.data.withUnsafeBufferPointer { bp in kernel.forward(x: xp.baseAddress!, weight: wp.baseAddress!, bias: bp, y: yp) }
             }
         }
     }
 
-    return Tensor.result(y, shape: [batch, nOut], inputs: [x, weight, bias]) { out in
+    return Tensor.result(y, shape: [kernel.rows, kernel.outputs], inputs: [x, weight, bias]) { out in
         out.grad!.withUnsafeBufferPointer { g in
-            let gp = g.baseAddress!
-            if weight.requiresGrad {                           // dW += Xᵀ·dY   (in, out)
-                x.data.withUnsafeBufferPointer { xp in
-                    weight.withGrad { dw in
-                        sgemm(true, false, m: nIn, n: nOut, k: batch, xp.baseAddress!, lda: nIn, gp, ldb: nOut,
-                              beta: 1, dw, ldc: nOut)
-                    }
-                }
-            }
-            if bias.requiresGrad {                             // db += Σ_rows dY
-                bias.withGrad { db in addRows(gp, rows: batch, cols: nOut, into: db) }
-            }
-            if x.requiresGrad {                                // dX += dY·Wᵀ   (B, in)
+            x.data.withUnsafeBufferPointer { xp in
                 weight.data.withUnsafeBufferPointer { wp in
-                    x.withGrad { dx in
-                        sgemm(false, true, m: batch, n: nIn, k: nOut, gp, lda: nOut, wp.baseAddress!, ldb: nOut,
-                              beta: 1, dx, ldc: nIn)
+                    withGradients(weight, bias, x) { dw, db, dx in
+                        kernel.backward(dY: g.baseAddress!, x: xp.baseAddress!, weight: wp.baseAddress!,
+                                        dWeight: dw, dBias: db, dX: dx, accumulate: true)
                     }
                 }
             }
@@ -46,31 +61,11 @@ public func dense(_ x: Tensor, weight: Tensor, bias: Tensor) -> Tensor {
     }
 }
 
-/// Copies `row` (a vector of n values) into each of `rows` consecutive rows of dst (rows × n).
-func fillRows(_ dst: UnsafeMutablePointer<Float>, rows: Int, with row: Tensor) {
-    row.data.withUnsafeBufferPointer { b in
-        guard let bp = b.baseAddress else { return }
-        if b.count == 1 { dst.update(repeating: bp[0], count: rows); return }   // one channel: a plain fill
-        for r in 0..<rows { (dst + r * b.count).update(from: bp, count: b.count) }
+/// Runs `body` with the gradient storage of each tensor that requires one (nil for the others).
+func withGradients(_ a: Tensor, _ b: Tensor, _ c: Tensor,
+                   _ body: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void) {
+    func with(_ t: Tensor, _ inner: (UnsafeMutablePointer<Float>?) -> Void) {
+        if t.requiresGrad && t.count > 0 { t.withGrad { inner($0) } } else { inner(nil) }
     }
-}
-
-/// into[c] += Σ_r src[r·cols + c]: column sums of a rows × cols matrix, added (bias gradients).
-/// Public so that fused paths outside the tape (the model's preallocated step) share it.
-public func addRows(_ src: UnsafePointer<Float>, rows: Int, cols: Int, into: UnsafeMutablePointer<Float>) {
-    if cols == 1 {                          // one column (a one-channel bias): eight partial sums, so the loop vectorizes
-        var partial = SIMD8<Float>()
-        let whole = rows / 8 * 8
-        for r in stride(from: 0, to: whole, by: 8) {
-            partial += UnsafeRawPointer(src + r).loadUnaligned(as: SIMD8<Float>.self)
-        }
-        var total = partial.sum()
-        for r in whole..<rows { total += src[r] }
-        into[0] += total
-        return
-    }
-    for r in 0..<rows {
-        let s = src + r * cols
-        for c in 0..<cols { into[c] += s[c] }
-    }
+    with(a) { pa in with(b) { pb in with(c) { pc in body(pa, pb, pc) } } }
 }

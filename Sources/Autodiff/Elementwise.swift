@@ -97,10 +97,36 @@ public func * (c: Float, a: Tensor) -> Tensor { a * c }
 
 public prefix func - (a: Tensor) -> Tensor { a * -1 }
 
+/// ReLU on raw buffers, shared by the tape op and preallocated engines.
+public enum ReLUKernel {
+    /// y = max(x, 0) (y may be x).
+    public static func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] = max(x[i], 0) }
+    }
+
+    /// dX = dY where the output y > 0, else 0 (added with `accumulate`); dX may be dY.
+    public static func backward(dY: UnsafePointer<Float>, y: UnsafePointer<Float>, dX: UnsafeMutablePointer<Float>,
+                                count: Int, accumulate: Bool) {
+        if accumulate {
+            for i in 0..<count where y[i] > 0 { dX[i] += dY[i] }
+        } else {
+            for i in 0..<count { dX[i] = y[i] > 0 ? dY[i] : 0 }
+        }
+    }
+}
+
 /// max(x, 0); the derivative is 1 where x > 0, else 0.
 public func relu(_ x: Tensor) -> Tensor {
-    Tensor.result(map(x) { $0 > 0 ? $0 : 0 }, shape: x.shape, inputs: [x]) { out in
-        x.data.withUnsafeBufferPointer { px in addGrad(x, out) { px[$0] > 0 ? 1 : 0 } }
+    let y = x.data.withUnsafeBufferPointer { px in
+        makeStorage(px.count) { ReLUKernel.forward(px.baseAddress!, $0, count: px.count) }
+    }
+    return Tensor.result(y, shape: x.shape, inputs: [x]) { out in
+        guard x.requiresGrad else { return }
+        out.grad!.withUnsafeBufferPointer { g in
+            out.data.withUnsafeBufferPointer { py in
+                x.withGrad { dx in ReLUKernel.backward(dY: g.baseAddress!, y: py.baseAddress!, dX: dx, count: g.count, accumulate: true) }
+            }
+        }
     }
 }
 

@@ -1,5 +1,3 @@
-import CBLAS
-
 /// An n-dimensional array of Float with a gradient, and a node of the tape that reverse mode walks.
 ///
 /// Ownership and copy rules:
@@ -110,11 +108,11 @@ public final class Tensor {
         return order
     }
 
-    // MARK: - For op implementations
+    // MARK: - For op implementations (here, and ops defined elsewhere such as the model's fused loss)
 
     /// Wraps an op's result. If gradients are enabled and any input requires one, records the inputs and
     /// the op's backward rule (which receives the result, whose `grad` is then set); otherwise records nothing.
-    static func result(_ data: [Float], shape: [Int], inputs: [Tensor], backward rule: @escaping (_ out: Tensor) -> Void) -> Tensor {
+    public static func result(_ data: [Float], shape: [Int], inputs: [Tensor], backward rule: @escaping (_ out: Tensor) -> Void) -> Tensor {
         let out = Tensor(data, shape: shape)
         if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) {
             out.requiresGrad = true
@@ -125,7 +123,7 @@ public final class Tensor {
     }
 
     /// Runs `body` on this tensor's gradient storage, created as zeros if absent. Backward rules add into it.
-    func withGrad(_ body: (UnsafeMutablePointer<Float>) -> Void) {
+    public func withGrad(_ body: (UnsafeMutablePointer<Float>) -> Void) {
         if grad == nil { grad = makeGrad(count) }
         guard count > 0 else { return }
         grad!.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
@@ -156,6 +154,9 @@ public func withNoGrad<T>(_ body: () throws -> T) rethrows -> T {
     try GradMode.$disabled.withValue(true) { try body() }
 }
 
+/// Whether ops record their inputs and backward rules (false inside `withNoGrad`).
+public var isRecordingGradients: Bool { GradMode.isEnabled }
+
 enum GradMode {
     @TaskLocal static var disabled = false
     static var isEnabled: Bool { !disabled }
@@ -173,14 +174,4 @@ func makeStorage(_ n: Int, _ fill: (UnsafeMutablePointer<Float>) -> Void) -> [Fl
         if n > 0 { fill(buffer.baseAddress!) }
         initialized = n
     }
-}
-
-/// C = alpha·op(A)·op(B) + beta·C, row-major, through cblas_sgemm. A is m×k after op, B is k×n after op.
-@inline(__always)
-func sgemm(_ transA: Bool, _ transB: Bool, m: Int, n: Int, k: Int,
-           _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
-           beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
-    guard m > 0 && n > 0 else { return }
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }

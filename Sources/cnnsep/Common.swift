@@ -1,5 +1,11 @@
 import Foundation
-import Separation
+import Configuration
+import Data
+import Evaluation
+import HDF5
+import Inference
+import Network
+import Training
 import Support
 
 /// Reads `--config` as users type it (a path or a name under Configs/); `dsd100` when absent.

@@ -1,6 +1,13 @@
 import ArgumentParser
+import Audio
 import Foundation
-import Separation
+import Configuration
+import Data
+import Evaluation
+import HDF5
+import Inference
+import Network
+import Training
 import Support
 
 struct DatasetCommand: ParsableCommand {
@@ -85,7 +92,7 @@ struct DatasetCommand: ParsableCommand {
             if cache.buildCount > 0 {
                 print("note: \(cache.buildCount) cache entries were computed in this run, so the peak below includes that work; run again to measure streaming alone")
             }
-            let baseline = peakResidentBytes()
+            let baseline = ResourceUsage.peakResidentBytes
             let schedule = Schedule(blockSize: blockSize, blockHop: blockHop)
             let blocks = schedule.blocks(songCount: songs.count)
             let stream = BlockStream(cache: cache, songs: songs, blocks: blocks, windowLength: frames, windowHop: windowHop)
@@ -96,7 +103,7 @@ struct DatasetCommand: ParsableCommand {
             let start = Date()
             for b in 0..<blocks.count {
                 let block = try stream.block(at: b)
-                if perBlock { print("block \(b) (songs \(block.range.lowerBound)..<\(block.range.upperBound)): peak RSS so far \(peakResidentBytes() / 1_000_000) MB") }
+                if perBlock { print("block \(b) (songs \(block.range.lowerBound)..<\(block.range.upperBound)): peak RSS so far \(ResourceUsage.peakResidentBytes / 1_000_000) MB") }
                 for _ in 0..<epochs {
                     for group in block.batchOrder(batchSize: batchSize, using: &rng) {
                         block.fill(&batch, with: group)
@@ -109,7 +116,7 @@ struct DatasetCommand: ParsableCommand {
             let elapsed = Date().timeIntervalSince(start)
             let mb = { (bytes: Int) in String(format: "%.0f MB", Double(bytes) / 1e6) }
             print("\(songs.count) songs, \(blocks.count) blocks of \(min(blockSize, songs.count)), \(batches) batches (\(windows) windows) in \(String(format: "%.1f", elapsed)) s")
-            print("peak RSS \(mb(peakResidentBytes())) (before streaming: \(mb(baseline))); checksum \(checksum)")
+            print("peak RSS \(mb(ResourceUsage.peakResidentBytes)) (before streaming: \(mb(baseline))); checksum \(checksum)")
         }
     }
 }

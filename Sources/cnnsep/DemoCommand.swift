@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import Separation
+import Configuration
+import Data
+import Evaluation
+import HDF5
+import Inference
+import Network
+import Training
 import Support
 
 struct Demo: ParsableCommand {
@@ -49,7 +55,7 @@ struct Demo: ParsableCommand {
         print("SDR/SIR/SAR in dB on the \(test.count) demo Test songs (checkpoint \(weights.path)):")
         print(ScoreSummary(scores).text())
         let summary = ScoreSummary(scores).rows.filter { $0.metric == "SDR" }
-        let beats = sourceNames.filter { s in
+        let beats = Stem.names.filter { s in
             let model = summary.first { $0.method == "model" && $0.source == s }!.median
             let mixture = summary.first { $0.method == "mixture" && $0.source == s }!.median
             return model > mixture

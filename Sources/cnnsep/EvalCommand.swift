@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import Separation
+import Configuration
+import Data
+import Evaluation
+import HDF5
+import Inference
+import Network
+import Training
 import Support
 
 struct Eval: ParsableCommand {
@@ -62,7 +68,7 @@ struct Eval: ParsableCommand {
             try AtomicFile.write(try encoder.encode(scores), to: folder.appendingPathComponent("\(song.name).json"))
             all += scores
             let model = scores[0].scores
-            progress.advance(detail: "\(song.name): SDR " + sourceNames.map { String(format: "%@ %.2f", $0, model[$0]!.sdr) }.joined(separator: ", "))
+            progress.advance(detail: "\(song.name): SDR " + Stem.names.map { String(format: "%@ %.2f", $0, model[$0]!.sdr) }.joined(separator: ", "))
         }
         progress.finish()
         try AtomicFile.write(Data(ScoreSummary.csv(all).utf8), to: folder.appendingPathComponent("scores.csv"))

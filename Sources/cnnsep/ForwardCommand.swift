@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import Separation
+import Configuration
+import Data
+import Evaluation
+import HDF5
+import Inference
+import Network
+import Training
 import Support
 
 /// Options shared by `forward` and `step`: a checkpoint, a batch in HDF5, an output file.

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import Separation
+import Configuration
+import Data
+import Evaluation
+import HDF5
+import Inference
+import Network
+import Training
 import Support
 
 struct Info: ParsableCommand {
@@ -33,22 +39,29 @@ struct Info: ParsableCommand {
         print("total parameters: \(network.parameterCount.formatted())")
     }
 
-    /// One row per layer: name, operation, kernel and bias shapes, output shape, parameters.
+    /// One row per weighted layer (METHOD.md's table order): name, operation, kernel and bias shapes,
+    /// output shape, parameters; read off the network's own layer sequences.
     func layerTable(_ n: ChandnaNetwork) -> String {
-        let m = n.shape
-        let (h1, w1) = m.afterVertical, (h2, w2) = m.afterHorizontal
-        func shape(_ s: [Int]) -> String { "(" + s.map(String.init).joined(separator: ", ") + ")" }
+        var described: [String: (op: String, output: [Int])] = [:]
+        func walk(_ chain: [any Layer], from input: [Int]) -> [Int] {
+            var shape = input
+            for (i, layer) in chain.enumerated() {
+                shape = layer.outputShape(shape)
+                guard let weighted = layer as? any WeightedLayer else { continue }
+                let activation = i + 1 < chain.count && chain[i + 1] is ReLU ? "+ReLU" : ""
+                described[weighted.name] = ("\(type(of: weighted))\(activation)", shape)
+            }
+            return shape
+        }
+        let code = walk(n.encoder, from: n.inputShape)
+        for d in n.decoders { _ = walk(d.layers, from: code) }
+        func shape(_ s: [String]) -> String { "(" + s.joined(separator: ", ") + ")" }
         var rows = [["layer", "op", "kernel", "bias", "output", "params"]]
-        func add(_ l: any Layer, _ op: String, _ output: [Int]) {
-            rows.append([l.name, op, shape(l.kernel.shape), shape(l.bias.shape), shape(output).replacingOccurrences(of: "-1", with: "B"),
+        for l in n.layers {
+            let d = described[l.name]!
+            rows.append([l.name, d.op, shape(l.kernel.shape.map(String.init)), shape(l.bias.shape.map(String.init)), shape(["B"] + d.output.map(String.init)),
                          (l.kernel.count + l.bias.count).formatted()])
         }
-        add(n.verticalConvolution, "Conv2D", [-1, h1, w1, m.n1])
-        add(n.horizontalConvolution, "Conv2D", [-1, h2, w2, m.n2])
-        add(n.globalDense, "Dense+ReLU", [-1, m.dense])
-        for d in n.decoders { add(d.singleDense, "Dense+ReLU", [-1, m.flat]) }
-        for d in n.decoders { add(d.horizontalDeconvolution, "Conv2DTranspose", [-1, h1, w1, m.n1]) }
-        for d in n.decoders { add(d.verticalDeconvolution, "Conv2DTranspose", [-1, m.frames, m.bins, 1]) }
         return table(rows, rightAligned: [5])
     }
 }

@@ -2,7 +2,13 @@ import ArgumentParser
 import Audio
 import Foundation
 import Plot
-import Separation
+import Configuration
+import Data
+import Evaluation
+import HDF5
+import Inference
+import Network
+import Training
 import Support
 
 struct PlotCommand: ParsableCommand {

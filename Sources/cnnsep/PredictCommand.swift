@@ -1,7 +1,13 @@
 import ArgumentParser
 import Audio
 import Foundation
-import Separation
+import Configuration
+import Data
+import Evaluation
+import HDF5
+import Inference
+import Network
+import Training
 import Support
 
 struct Predict: ParsableCommand {

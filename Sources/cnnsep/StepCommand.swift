@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import Separation
+import Configuration
+import Data
+import Evaluation
+import HDF5
+import Inference
+import Network
+import Training
 import Support
 
 struct Step: ParsableCommand {

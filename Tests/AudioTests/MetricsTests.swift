@@ -81,7 +81,7 @@ func agreesWithMirEval(_ ours: Double, _ theirs: Double) -> Bool {
             }
         }
         #expect(results[0].sdr.allSatisfy { $0.isNaN }, "the first window has a silent estimate")
-        #expect(Metrics.median([3, .nan, 1, 2, 10]) == 2.5)
+        #expect(Statistics.median([3, .nan, 1, 2, 10]) == 2.5)
     }
 
     @Test func fftSizeIsTheSmallestEven5SmoothSizeAtLeastN() {

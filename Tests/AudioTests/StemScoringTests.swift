@@ -8,7 +8,7 @@ import Support
     func writeStems(_ stems: [[Float]], to folder: URL, rate: Int = 8_000) throws {
         for j in [2, 0, 3, 1] {
             try AudioFile.write(AudioBuffer(sampleRate: rate, channels: [stems[j], stems[j]]),
-                                to: folder.appendingPathComponent("\(StemScores.sourceNames[j]).wav"), format: .float)
+                                to: folder.appendingPathComponent("\(Stem.names[j]).wav"), format: .float)
         }
     }
 

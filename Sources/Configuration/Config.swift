@@ -1,0 +1,286 @@
+import Audio
+import Data
+import Foundation
+import Network
+import Support
+
+/// Everything a run needs, read from a JSON file (Configs/*.json) and validated: unknown keys,
+/// wrong types and out-of-range values are errors that name the key.
+/// The defaults are seed 003's settings (METHOD.md); `Configs/dsd100.json` spells them all out.
+public struct Config: Equatable {
+    /// The run's name: the config file's name without extension (run folder `Checkpoints/<name>/`).
+    public var name = "dsd100"
+
+    // dataset
+    public var datasetRoot = "Data/DSD100"
+    public var trainSplit = "Dev"
+    public var testSplit = "Test"
+    /// Songs (by folder name, from the training split) held out of training; their loss is logged per epoch.
+    public var validationSongs: [String] = []
+    /// Feature cache folder; nil: the data module's default beside the dataset.
+    public var cacheFolder: String? = nil
+    /// Use only the first N songs of the training split (nil: all).
+    public var maxSongs: Int? = nil
+
+    // signal
+    public var features = FeatureSettings()
+    /// Magnitudes (inputs and targets) are multiplied by this before the network sees them.
+    /// 1 = raw magnitudes (seed 003); the original code used 0.3/√1024.
+    public var inputScale: Float = 1
+
+    // network
+    public var model = ModelShape()
+
+    // loss
+    public var loss = LossWeights()
+
+    // Adadelta
+    public var learningRate: Float = 0.01
+    public var rho: Float = 0.95
+    public var epsilon: Float = 1.0
+
+    // schedule
+    public var schedule = Schedule()
+    public var batchSize = 32
+    /// Frames between the starts of consecutive training windows (T: non-overlapping, as seed 003).
+    public var windowHop = 25
+    /// Write `latest.h5` every this many epochs (and always at the end and on Ctrl-C).
+    public var checkpointEveryEpochs = 1
+
+    public var seed: UInt64 = 2017
+
+    public init() {}
+}
+
+// MARK: - Reading
+
+extension Config {
+    /// Finds a config as users type it: a path, or a name under `Configs/` with or without `.json`.
+    public static func locate(_ argument: String) throws -> URL {
+        let fm = FileManager.default
+        let candidates = [argument, "Configs/\(argument)", "Configs/\(argument).json", "\(argument).json"]
+        for candidate in candidates where fm.fileExists(atPath: candidate) {
+            return URL(fileURLWithPath: candidate)
+        }
+        throw CNNSepError("\(argument): no such config (looked for \(candidates.dropFirst().joined(separator: ", ")))")
+    }
+
+    /// Reads and validates a config file.
+    public static func load(_ url: URL) throws -> Config {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw CNNSepError("\(url.path): cannot read config (\(error.localizedDescription))")
+        }
+        var config = try parse(data, source: url.path)
+        config.name = url.deletingPathExtension().lastPathComponent
+        return config
+    }
+
+    /// Parses config JSON; `source` names the file in errors.
+    public static func parse(_ data: Data, source: String) throws -> Config {
+        let object: Any
+        do { object = try JSONSerialization.jsonObject(with: data) } catch {
+            throw CNNSepError("\(source): not valid JSON (\(Self.jsonReason(error)))")
+        }
+        guard let root = object as? [String: Any] else {
+            throw CNNSepError("\(source): expected a JSON object at the top level")
+        }
+        var reader = ConfigReader(source: source)
+        var c = Config()
+        try reader.object(root, path: "") { r, o in
+            try r.object(o, key: "dataset") { r, d in
+                try r.string(d, "root") { c.datasetRoot = $0 }
+                try r.string(d, "train_split") { c.trainSplit = $0 }
+                try r.string(d, "test_split") { c.testSplit = $0 }
+                try r.strings(d, "validation_songs") { c.validationSongs = $0 }
+                try r.optionalString(d, "cache") { c.cacheFolder = $0 }
+                try r.optionalInt(d, "max_songs", min: 1) { c.maxSongs = $0 }
+            }
+            try r.object(o, key: "audio") { r, a in
+                try r.int(a, "sample_rate", min: 1000, max: 384_000) { c.features.sampleRate = $0 }
+                try r.int(a, "window_length", min: 16, max: 65536) { c.features.windowLength = $0 }
+                try r.int(a, "hop", min: 1, max: 65536) { c.features.hop = $0 }
+            }
+            try r.float(o, "input_scale", min: 1e-12, max: 1e12) { c.inputScale = $0 }
+            try r.object(o, key: "model") { r, m in
+                try r.int(m, "frames", min: 1, max: 10_000) { c.model.frames = $0 }
+                try r.int(m, "t1", min: 1, max: 10_000) { c.model.t1 = $0 }
+                try r.int(m, "f1", min: 1, max: 100_000) { c.model.f1 = $0 }
+                try r.int(m, "n1", min: 1, max: 100_000) { c.model.n1 = $0 }
+                try r.int(m, "t2", min: 1, max: 10_000) { c.model.t2 = $0 }
+                try r.int(m, "f2", min: 1, max: 100_000) { c.model.f2 = $0 }
+                try r.int(m, "n2", min: 1, max: 100_000) { c.model.n2 = $0 }
+                try r.int(m, "dense", min: 1, max: 100_000) { c.model.dense = $0 }
+                try r.float(m, "mask_epsilon", min: 0, max: 1) { c.model.maskEpsilon = $0 }
+            }
+            try r.object(o, key: "loss") { r, l in
+                try r.float(l, "alpha", min: 0, max: 1e6) { c.loss.alpha = $0 }
+                try r.float(l, "beta", min: 0, max: 1e6) { c.loss.beta = $0 }
+                try r.float(l, "gamma", min: 0, max: 1e6) { c.loss.gamma = $0 }
+            }
+            try r.object(o, key: "optimizer") { r, a in
+                try r.float(a, "learning_rate", min: 1e-12, max: 1e6) { c.learningRate = $0 }
+                try r.float(a, "rho", min: 0, max: 0.999_999_9) { c.rho = $0 }
+                try r.float(a, "epsilon", min: 1e-20, max: 1e6) { c.epsilon = $0 }
+            }
+            try r.object(o, key: "schedule") { r, s in
+                try r.int(s, "block_size", min: 1, max: 1_000_000) { c.schedule.blockSize = $0 }
+                try r.int(s, "block_hop", min: 1, max: 1_000_000) { c.schedule.blockHop = $0 }
+                try r.int(s, "repetitions", min: 1, max: 1_000_000) { c.schedule.repetitions = $0 }
+                try r.int(s, "epochs_per_block", min: 1, max: 1_000_000) { c.schedule.epochsPerBlock = $0 }
+                try r.int(s, "batch_size", min: 1, max: 1_000_000) { c.batchSize = $0 }
+                try r.int(s, "window_hop", min: 1, max: 10_000) { c.windowHop = $0 }
+                try r.int(s, "checkpoint_every_epochs", min: 1, max: 1_000_000) { c.checkpointEveryEpochs = $0 }
+            }
+            try r.int(o, "seed", min: 0, max: Int.max) { c.seed = UInt64($0) }
+            try r.string(o, "name") { c.name = $0 }   // informational; the file name wins on load
+        }
+        c.model.bins = c.features.windowLength / 2 + 1
+        try c.validate(source: source)
+        return c
+    }
+
+    /// Cross-key checks that single values cannot express.
+    func validate(source: String) throws {
+        let m = model
+        func fail(_ key: String, _ why: String) -> CNNSepError { CNNSepError("\(source): key '\(key)': \(why)") }
+        if features.hop > features.windowLength { throw fail("audio.hop", "must not exceed audio.window_length (\(features.windowLength)), got \(features.hop)") }
+        if m.f1 > m.bins { throw fail("model.f1", "must be at most the \(m.bins) frequency bins of a \(features.windowLength)-sample window, got \(m.f1)") }
+        if m.t1 > m.frames { throw fail("model.t1", "must be at most model.frames (\(m.frames)), got \(m.t1)") }
+        if m.t2 > m.afterVertical.0 { throw fail("model.t2", "must be at most \(m.afterVertical.0) (frames left after the vertical convolution), got \(m.t2)") }
+        if m.f2 > m.afterVertical.1 { throw fail("model.f2", "must be at most \(m.afterVertical.1) (bins left after the vertical convolution), got \(m.f2)") }
+        if windowHop > m.frames { throw fail("schedule.window_hop", "must be at most model.frames (\(m.frames)) so no frame is skipped, got \(windowHop)") }
+        if schedule.blockHop > schedule.blockSize { throw fail("schedule.block_hop", "must be at most schedule.block_size (\(schedule.blockSize)) so no song is skipped, got \(schedule.blockHop)") }
+    }
+
+    /// The config as JSON in the file format (stored in checkpoints, so a checkpoint says how it was made).
+    public func json() -> String {
+        var d: [String: Any] = [
+            "dataset": ["root": datasetRoot, "train_split": trainSplit, "test_split": testSplit,
+                        "validation_songs": validationSongs] as [String: Any],
+            "audio": ["sample_rate": features.sampleRate, "window_length": features.windowLength, "hop": features.hop],
+            "input_scale": Double(inputScale),
+            "model": ["frames": model.frames, "t1": model.t1, "f1": model.f1, "n1": model.n1, "t2": model.t2,
+                      "f2": model.f2, "n2": model.n2, "dense": model.dense, "mask_epsilon": Double(model.maskEpsilon)] as [String: Any],
+            "loss": ["alpha": Double(loss.alpha), "beta": Double(loss.beta), "gamma": Double(loss.gamma)],
+            "optimizer": ["learning_rate": Double(learningRate), "rho": Double(rho), "epsilon": Double(epsilon)],
+            "schedule": ["block_size": schedule.blockSize, "block_hop": schedule.blockHop, "repetitions": schedule.repetitions,
+                         "epochs_per_block": schedule.epochsPerBlock, "batch_size": batchSize, "window_hop": windowHop,
+                         "checkpoint_every_epochs": checkpointEveryEpochs],
+            "seed": seed,
+            "name": name,
+        ]
+        if var dataset = d["dataset"] as? [String: Any] {
+            if let cacheFolder { dataset["cache"] = cacheFolder }
+            if let maxSongs { dataset["max_songs"] = maxSongs }
+            d["dataset"] = dataset
+        }
+        let data = try! JSONSerialization.data(withJSONObject: d, options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func jsonReason(_ error: Error) -> String {
+        let ns = error as NSError
+        return (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
+    }
+}
+
+/// Walks a JSON object, reporting the dotted key path of anything unknown, mistyped or out of range.
+struct ConfigReader {
+    let source: String
+    private var prefix = ""
+
+    init(source: String) { self.source = source }
+
+    private func fail(_ key: String, _ why: String) -> CNNSepError {
+        CNNSepError("\(source): key '\(prefix)\(key)': \(why)")
+    }
+
+    /// Visits a nested object (or the root when `key` is nil) and rejects keys `body` did not read.
+    mutating func object(_ parent: [String: Any], key: String, _ body: (inout ConfigReader, [String: Any]) throws -> Void) throws {
+        guard let value = parent[key] else { return }
+        guard let nested = value as? [String: Any] else { throw fail(key, "expected an object, got \(Self.describe(value))") }
+        try object(nested, path: prefix + key + ".", body)
+    }
+
+    mutating func object(_ object: [String: Any], path: String, _ body: (inout ConfigReader, [String: Any]) throws -> Void) throws {
+        let saved = prefix
+        prefix = path
+        defer { prefix = saved }
+        let known = Self.schema[path] ?? []
+        for key in object.keys.sorted() where !known.contains(key) {
+            throw fail(key, "unknown key (expected one of: \(known.sorted().joined(separator: ", ")))")
+        }
+        try body(&self, object)
+    }
+
+    /// The keys each object may hold (what `Config.parse` reads).
+    static let schema: [String: Set<String>] = [
+        "": ["dataset", "audio", "input_scale", "model", "loss", "optimizer", "schedule", "seed", "name"],
+        "dataset.": ["root", "train_split", "test_split", "validation_songs", "cache", "max_songs"],
+        "audio.": ["sample_rate", "window_length", "hop"],
+        "model.": ["frames", "t1", "f1", "n1", "t2", "f2", "n2", "dense", "mask_epsilon"],
+        "loss.": ["alpha", "beta", "gamma"],
+        "optimizer.": ["learning_rate", "rho", "epsilon"],
+        "schedule.": ["block_size", "block_hop", "repetitions", "epochs_per_block", "batch_size", "window_hop", "checkpoint_every_epochs"],
+    ]
+
+    func string(_ o: [String: Any], _ key: String, _ set: (String) -> Void) throws {
+        guard let value = o[key] else { return }
+        guard let s = value as? String, !s.isEmpty else { throw fail(key, "expected a non-empty string, got \(Self.describe(value))") }
+        set(s)
+    }
+
+    func optionalString(_ o: [String: Any], _ key: String, _ set: (String?) -> Void) throws {
+        guard let value = o[key] else { return }
+        if value is NSNull { set(nil); return }
+        try string(o, key) { set($0) }
+    }
+
+    func strings(_ o: [String: Any], _ key: String, _ set: ([String]) -> Void) throws {
+        guard let value = o[key] else { return }
+        guard let a = value as? [Any], let s = a as? [String] else { throw fail(key, "expected a list of strings, got \(Self.describe(value))") }
+        set(s)
+    }
+
+    func int(_ o: [String: Any], _ key: String, min: Int, max: Int, _ set: (Int) -> Void) throws {
+        guard let value = o[key] else { return }
+        guard let n = value as? NSNumber, !Self.isBool(n), n.doubleValue == n.doubleValue.rounded(), abs(n.doubleValue) < 9e18 else {
+            throw fail(key, "expected an integer, got \(Self.describe(value))")
+        }
+        let i = n.intValue
+        guard i >= min, i <= max else { throw fail(key, "expected an integer in \(min)...\(max), got \(i)") }
+        set(i)
+    }
+
+    func optionalInt(_ o: [String: Any], _ key: String, min: Int, _ set: (Int?) -> Void) throws {
+        guard let value = o[key] else { return }
+        if value is NSNull { set(nil); return }
+        try int(o, key, min: min, max: Int.max) { set($0) }
+    }
+
+    func float(_ o: [String: Any], _ key: String, min: Double, max: Double, _ set: (Float) -> Void) throws {
+        guard let value = o[key] else { return }
+        guard let n = value as? NSNumber, !Self.isBool(n), n.doubleValue.isFinite else {
+            throw fail(key, "expected a number, got \(Self.describe(value))")
+        }
+        let d = n.doubleValue
+        guard d >= min, d <= max else { throw fail(key, "expected a number in \(min)...\(max), got \(d)") }
+        set(Float(d))
+    }
+
+    /// JSON booleans arrive as NSNumber too; their type code is "c" (char).
+    static func isBool(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
+
+    static func describe(_ value: Any) -> String {
+        switch value {
+        case is NSNull: return "null"
+        case let n as NSNumber where isBool(n): return n.boolValue ? "true" : "false"
+        case let n as NSNumber: return "\(n)"
+        case let s as String: return "\"\(s)\""
+        case is [Any]: return "a list"
+        case is [String: Any]: return "an object"
+        default: return "\(value)"
+        }
+    }
+}

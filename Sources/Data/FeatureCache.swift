@@ -1,0 +1,248 @@
+import Audio
+import Foundation
+import Support
+
+/// The on-disk cache of song features: one file per song,
+/// `<folder>/<split>/<song name>.features`, holding the mono magnitude spectrograms of the mixture
+/// and of the four sources.
+///
+/// File format (little-endian):
+/// - bytes 0..<8: `CNNSEPF1`; bytes 8..<16: UInt64 length `h` of the JSON header that follows;
+/// - the JSON header (`CacheHeader`: format version, song, split, feature settings, size and
+///   modification time of each of the five audio files, the audio's rate and length, frames, bins);
+/// - zeros up to the next multiple of 4096 bytes (the data offset, page-aligned for mmap);
+/// - 5 planes of `frames × bins` float32 (mixture, bass, drums, other, vocals), frame-major.
+///
+/// An entry is reused when its header's settings and file stamps match the audio files now and the
+/// file has the expected size; otherwise it is recomputed. Entries are written through
+/// `AtomicFile.write`, so an interrupted run leaves the old entry or none, never a torn one.
+/// Features: each file read, downmixed to mono (mean of channels), resampled to
+/// `settings.sampleRate` if its rate differs, then |STFT| (Audio's `STFT`, computed in chunks of
+/// frames so a long song never holds its whole complex spectrogram).
+public final class FeatureCache: @unchecked Sendable {
+    public let folder: URL
+    public let settings: FeatureSettings
+    static let magic = Array("CNNSEPF1".utf8)
+    static let alignment = 4096
+    static let version = 1
+    private let buildLock = NSLock()
+    private var builds = 0
+    /// Entries computed by this cache object so far (tests use it to tell reuse from recomputation).
+    public var buildCount: Int { buildLock.lock(); defer { buildLock.unlock() }; return builds }
+
+    public init(folder: URL, settings: FeatureSettings) {
+        self.folder = folder
+        self.settings = settings
+    }
+
+    /// The default cache folder of a dataset: `<dataset root>/.cnnsep-cache` (hidden, so discovery
+    /// never mistakes it for a split or a song).
+    public static func defaultFolder(for dataset: Dataset) -> URL {
+        dataset.root.appendingPathComponent(".cnnsep-cache")
+    }
+
+    /// Where a song's entry lives.
+    public func entry(for song: Song) -> URL {
+        folder.appendingPathComponent(song.split).appendingPathComponent(song.name + ".features")
+    }
+
+    /// True when the song has an up-to-date entry.
+    public func isCurrent(_ song: Song) -> Bool {
+        (try? open(song)) != nil
+    }
+
+    /// The song's features, memory-mapped; computed and stored first when missing or stale.
+    /// Throws a one-line error naming the song and the file for unreadable or inconsistent audio
+    /// (nothing is cached then).
+    public func features(_ song: Song) throws -> SongFeatures {
+        if let features = try? open(song) { return features }
+        try build(song)
+        guard let features = try? open(song) else {
+            throw CNNSepError("\(song.name): \(entry(for: song).path): cache entry unreadable right after writing it")
+        }
+        return features
+    }
+
+    /// Builds the missing or stale entries of `songs` on all cores, with a progress display.
+    /// Good songs are all cached even when some are bad; then the first problem (in song order) is
+    /// thrown, saying how many songs had problems.
+    public func prepare(_ songs: [Song], progress: Bool) throws {
+        let missing = songs.filter { !isCurrent($0) }
+        guard !missing.isEmpty else { return }
+        let bar = progress ? Support.Progress("features", total: missing.count, interval: 10) : nil
+        let errors = ErrorList()
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, missing.count))
+        let next = Counter()
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while let i = next.take(below: missing.count) {
+                do { try build(missing[i]) } catch { errors.add(i, "\(error)") }
+                bar?.advance(detail: missing[i].name)
+            }
+        }
+        bar?.finish()
+        let problems = errors.sorted
+        if let first = problems.first {
+            throw CNNSepError(problems.count == 1 ? first : "\(first) (and \(problems.count - 1) more songs with problems)")
+        }
+    }
+
+    // MARK: - Entries
+
+    struct FileStamp: Codable, Equatable {
+        var file: String
+        var size: Int64
+        var modified: Double   // seconds since 1970
+
+        init(_ url: URL) throws {
+            let attributes: [FileAttributeKey: Any]
+            do { attributes = try FileManager.default.attributesOfItem(atPath: url.path) } catch {
+                throw CNNSepError("\(url.path): no such file")
+            }
+            file = url.lastPathComponent
+            size = (attributes[.size] as? NSNumber)?.int64Value ?? -1
+            modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        }
+    }
+
+    struct CacheHeader: Codable, Equatable {
+        var version: Int
+        var song: String
+        var split: String
+        var settings: FeatureSettings
+        var files: [FileStamp]
+        var audioSampleRate: Int
+        var audioSamples: Int
+        var frames: Int
+        var bins: Int
+    }
+
+    static func dataOffset(headerLength: Int) -> Int {
+        (16 + headerLength + alignment - 1) / alignment * alignment
+    }
+
+    /// Maps the song's entry if it is current; throws (quietly, callers rebuild) otherwise.
+    func open(_ song: Song) throws -> SongFeatures {
+        let url = entry(for: song)
+        let stamps = try song.files.map(FileStamp.init)
+        let fd = Glibc_open(url.path)
+        guard fd >= 0 else { throw CNNSepError("\(url.path): no cache entry") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_size >= 16 else { throw CNNSepError("\(url.path): damaged") }
+        let size = Int(info.st_size)
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
+            throw CNNSepError("\(url.path): cannot map (\(String(cString: strerror(errno))))")
+        }
+        var keep = false
+        defer { if !keep { munmap(base, size) } }
+        let bytes = UnsafeRawBufferPointer(start: base, count: size)
+        guard Array(bytes[0..<8]) == Self.magic else { throw CNNSepError("\(url.path): not a cnnsep feature file") }
+        let headerLength = Int(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+        guard headerLength > 0, 16 + headerLength <= size else { throw CNNSepError("\(url.path): damaged header") }
+        let header = try JSONDecoder().decode(CacheHeader.self, from: Data(bytes[16..<(16 + headerLength)]))
+        guard header.version == Self.version, header.settings == settings, header.files == stamps,
+              header.bins == settings.bins, header.frames >= 0 else {
+            throw CNNSepError("\(url.path): stale")
+        }
+        let offset = Self.dataOffset(headerLength: headerLength)
+        guard size == offset + 5 * header.frames * header.bins * MemoryLayout<Float>.size else {
+            throw CNNSepError("\(url.path): wrong size")
+        }
+        keep = true
+        let floats = (base + offset).assumingMemoryBound(to: Float.self)
+        let storage = FeatureStorage(floats: UnsafePointer(floats), release: { munmap(base, size) })
+        return SongFeatures(name: song.name, frames: header.frames, bins: header.bins, storage: storage)
+    }
+
+    /// Computes the song's features and writes its entry atomically.
+    func build(_ song: Song) throws {
+        func fail(_ file: URL, _ what: String) -> CNNSepError { CNNSepError("\(song.name): \(file.path): \(what)") }
+        func wrap<T>(_ body: () throws -> T) throws -> T {
+            do { return try body() } catch let error as CNNSepError {
+                throw CNNSepError(error.message.hasPrefix(song.name + ": ") ? error.message : "\(song.name): \(error.message)")
+            }
+        }
+        // Check all five headers before decoding anything: same rate, same length.
+        let infos = try wrap { try song.files.map { try AudioFile.info($0) } }
+        for (file, info) in zip(song.files, infos) where info.frameCount == 0 {
+            throw fail(file, "contains no audio (0 frames)")
+        }
+        for (file, info) in zip(song.files.dropFirst(), infos.dropFirst()) {
+            if info.sampleRate != infos[0].sampleRate {
+                throw fail(file, "\(info.sampleRate) Hz, but mixture.wav is \(infos[0].sampleRate) Hz (all five files must share one rate)")
+            }
+            if info.frameCount != infos[0].frameCount {
+                throw fail(file, "\(info.frameCount) samples, but mixture.wav has \(infos[0].frameCount) (all five files must have the same length)")
+            }
+        }
+        let stamps = try wrap { try song.files.map(FileStamp.init) }
+        let stft = STFT(windowLength: settings.windowLength, hop: settings.hop)
+        let rate = infos[0].sampleRate
+        let samples = rate == settings.sampleRate ? infos[0].frameCount
+            : Resampler.outputCount(infos[0].frameCount, from: rate, to: settings.sampleRate)
+        let frames = stft.frameCount(samples: samples)
+        let header = CacheHeader(version: Self.version, song: song.name, split: song.split, settings: settings,
+                                 files: stamps, audioSampleRate: rate, audioSamples: infos[0].frameCount,
+                                 frames: frames, bins: stft.bins)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = try encoder.encode(header)
+        var prefix = Data(Self.magic)
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { prefix.append(contentsOf: $0) }
+        prefix.append(json)
+        prefix.append(Data(count: Self.dataOffset(headerLength: json.count) - prefix.count))
+
+        let url = entry(for: song)
+        buildLock.lock(); builds += 1; buildLock.unlock()
+        try AtomicFile.write(to: url) { temporary in
+            guard FileManager.default.createFile(atPath: temporary.path, contents: prefix),
+                  let handle = try? FileHandle(forWritingTo: temporary) else {
+                throw CNNSepError("\(url.path): cannot write cache entry")
+            }
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            for file in song.files {
+                var mono = try wrap { try AudioFile.read(file).mono() }
+                if rate != settings.sampleRate {
+                    mono = try wrap { try Resampler.resample(mono, from: rate, to: settings.sampleRate) }
+                }
+                guard stft.frameCount(samples: mono.count) == frames else {
+                    throw fail(file, "decoded to \(mono.count) samples, expected \(samples)")
+                }
+                let chunk = 2048
+                var start = 0
+                while start < frames {
+                    let range = start..<min(frames, start + chunk)
+                    let magnitude = stft.analyze(mono, frames: range).magnitude()
+                    do {
+                        try handle.write(contentsOf: magnitude.withUnsafeBufferPointer { Data(buffer: $0) })
+                    } catch {
+                        throw CNNSepError("\(url.path): cannot write cache entry (\(error.localizedDescription))")
+                    }
+                    start = range.upperBound
+                }
+            }
+        }
+    }
+}
+
+/// Hands out 0, 1, 2, … to worker threads.
+final class Counter: @unchecked Sendable {
+    private var value = 0
+    private let lock = NSLock()
+    func take(below limit: Int) -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard value < limit else { return nil }
+        value += 1
+        return value - 1
+    }
+}
+
+/// `open(2)` read-only (named so it does not clash with `FeatureCache.open`).
+func Glibc_open(_ path: String) -> Int32 {
+    #if canImport(Glibc)
+    return Glibc.open(path, O_RDONLY)
+    #else
+    return Darwin.open(path, O_RDONLY)
+    #endif
+}

@@ -1,0 +1,156 @@
+import Audio
+import Configuration
+import Data
+import Foundation
+import Inference
+import Support
+
+/// SDR, SIR and SAR of one estimate (dB).
+public struct StemScore: Codable, Equatable {
+    public var sdr: Double, sir: Double, sar: Double
+}
+
+/// One song's scores for one method ("model", "oracle" = ideal ratio masks, "mixture" = the
+/// mixture as every estimate), per source name.
+public struct SongScores: Codable {
+    public let song: String
+    public let method: String
+    public let scores: [String: StemScore]
+}
+
+/// Scores separations of a split against its references, with the context a user needs: the
+/// ideal-ratio-mask upper bound and the mixture-as-estimate baseline on the same songs.
+public struct Evaluator {
+    public let separator: Separator
+    /// Framewise BSS Eval with this window and hop in seconds (the median over frames is
+    /// reported, as museval does); nil: over the whole song.
+    public var framewise: Double? = nil
+
+    public init(separator: Separator, framewise: Double? = nil) {
+        self.separator = separator
+        self.framewise = framewise
+    }
+
+    /// Mono mixture and mono references at the model's rate.
+    func load(_ song: Song) throws -> (mixture: [Float], references: [[Float]]) {
+        let rate = separator.config.features.sampleRate
+        func mono(_ url: URL) throws -> [Float] {
+            let buffer = try AudioFile.read(url)
+            guard buffer.frameCount > 0 else { throw CNNSepError("\(url.path): zero-length audio") }
+            return buffer.sampleRate == rate ? buffer.mono() : try Resampler.resample(buffer.mono(), from: buffer.sampleRate, to: rate)
+        }
+        let mixture = try mono(song.mixture)
+        let references = try song.sources.map(mono)
+        for (url, r) in zip(song.sources, references) where r.count != mixture.count {
+            throw CNNSepError("\(url.path): \(r.count) samples, the mixture has \(mixture.count)")
+        }
+        return (mixture, references)
+    }
+
+    /// The song's scores for the model and, with `oracle`, the ideal ratio masks and the mixture.
+    public func evaluate(_ song: Song, oracle: Bool) throws -> [SongScores] {
+        let (mixture, references) = try load(song)
+        // The model's stems exactly as `predict` makes them ("other" = mixture − the other three).
+        let model = try separator.separate([mixture], remainder: Stem.other.index).map { $0[0] }
+        var methods: [(String, [[Float]])] = [("model", model)]
+        if oracle {
+            methods.append(("oracle", idealRatioMaskEstimates(mixture: mixture, references: references)))
+            methods.append(("mixture", [[Float]](repeating: mixture, count: 4)))
+        }
+        return try methods.map { name, estimates in
+            SongScores(song: song.name, method: name, scores: try score(references: references, estimates: estimates, song: song))
+        }
+    }
+
+    /// Masks from the true sources' magnitudes, m_s = |S_s| / Σ_j |S_j|, on the mixture's STFT,
+    /// resynthesised like the model's estimates.
+    func idealRatioMaskEstimates(mixture: [Float], references: [[Float]]) -> [[Float]] {
+        let stft = separator.stft
+        let x = stft.analyze(mixture)
+        let magnitudes = references.map { stft.analyze($0).magnitude() }
+        return (0..<4).map { s in
+            var masked = x
+            for i in 0..<x.real.count {
+                let total = magnitudes.reduce(Float(0)) { $0 + $1[i] }
+                let m = total > 0 ? magnitudes[s][i] / total : 0.25
+                masked.real[i] *= m
+                masked.imag[i] *= m
+            }
+            return stft.synthesize(masked, length: mixture.count)
+        }
+    }
+
+    func score(references: [[Float]], estimates: [[Float]], song: Song) throws -> [String: StemScore] {
+        let rate = separator.config.features.sampleRate
+        var result: [String: StemScore] = [:]
+        if let seconds = framewise {
+            let frames = try Metrics.bssEvalFramewise(references: references, estimates: estimates, sampleRate: rate,
+                                                      window: seconds, hop: seconds)
+            for (s, name) in Stem.names.enumerated() {
+                let median = Statistics.median
+                result[name] = StemScore(sdr: median(frames.map { $0.sdr[s] }), sir: median(frames.map { $0.sir[s] }),
+                                         sar: median(frames.map { $0.sar[s] }))
+            }
+        } else {
+            let r = try Metrics.bssEval(references: references, estimates: estimates)
+            for (s, name) in Stem.names.enumerated() {
+                result[name] = StemScore(sdr: r.sdr[s], sir: r.sir[s], sar: r.sar[s])
+            }
+        }
+        return result
+    }
+}
+
+/// Median and mean ± standard deviation per method, source and metric.
+public struct ScoreSummary {
+    public struct Row { public let method: String; public let source: String; public let metric: String
+        public let median: Double; public let mean: Double; public let std: Double; public let count: Int }
+    public let rows: [Row]
+
+    public init(_ scores: [SongScores]) {
+        var rows: [Row] = []
+        let methods = scores.map(\.method).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        for method in methods {
+            for source in Stem.names {
+                for metric in ["SDR", "SIR", "SAR"] {
+                    let values = scores.filter { $0.method == method }.compactMap { $0.scores[source] }
+                        .map { metric == "SDR" ? $0.sdr : metric == "SIR" ? $0.sir : $0.sar }.filter(\.isFinite).sorted()
+                    let n = values.count
+                    let median = n == 0 ? .nan : n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2
+                    let mean = n == 0 ? .nan : values.reduce(0, +) / Double(n)
+                    let std = n == 0 ? .nan : (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n)).squareRoot()
+                    rows.append(Row(method: method, source: source, metric: metric, median: median, mean: mean, std: std, count: n))
+                }
+            }
+        }
+        self.rows = rows
+    }
+
+    /// The SDR/SIR/SAR table a person reads: one line per method and source.
+    public func text() -> String {
+        var lines = ["method   source   SDR median (mean ± std)     SIR median (mean ± std)     SAR median (mean ± std)"]
+        var current = ""
+        for r in rows where r.metric == "SDR" {
+            let others = rows.filter { $0.method == r.method && $0.source == r.source }
+            func cell(_ x: Row) -> String { String(format: "%6.2f (%6.2f ± %5.2f)", x.median, x.mean, x.std) }
+            let method = r.method == current ? "" : r.method
+            current = r.method
+            lines.append(method.padding(toLength: 9, withPad: " ", startingAt: 0) + r.source.padding(toLength: 9, withPad: " ", startingAt: 0)
+                + others.map(cell).joined(separator: "     "))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// CSV of every song's scores: song, method, source, sdr, sir, sar.
+    public static func csv(_ scores: [SongScores]) -> String {
+        var lines = ["song,method,source,sdr,sir,sar"]
+        for s in scores {
+            for source in Stem.names {
+                guard let v = s.scores[source] else { continue }
+                let song = "\"" + s.song.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                lines.append("\(song),\(s.method),\(source),\(v.sdr),\(v.sir),\(v.sar)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,133 @@
+import Audio
+import Configuration
+import Foundation
+import Network
+import Support
+
+/// What separating one song file produced.
+public struct SongSeparationReport {
+    public let song: String
+    public let folder: URL
+    public let duration: Double          // seconds of audio
+    public let seconds: Double           // wall-clock time
+    public let clippedSamples: Int
+    public var realTimeFactor: Double { seconds > 0 ? duration / seconds : .infinity }
+}
+
+extension Separator {
+    /// The stem files of a song's output folder, in source order.
+    public static func stemURLs(in folder: URL) -> [URL] {
+        Stem.names.map { folder.appendingPathComponent("\($0).wav") }
+    }
+
+    /// The name a song's output folder gets: the file name without extension, or the parent
+    /// folder's name for a file called `mixture.*` (DSD100 and MUSDB18 layouts).
+    public static func songName(_ url: URL) -> String {
+        let base = url.deletingPathExtension().lastPathComponent
+        return base.lowercased() == "mixture" ? url.deletingLastPathComponent().lastPathComponent : base
+    }
+
+    /// Separates an audio file into `<folder>/{bass,drums,other,vocals}.wav` at the input's rate,
+    /// channel count and length. Bass, drums and vocals come from their masks; "other" is the input
+    /// minus those three (METHOD.md: it is whatever the other three leave), so the four stems add up
+    /// to the input, including content above the model's band when the input is resampled. The stems
+    /// are written together and atomically.
+    public func separateFile(_ input: URL, into folder: URL, format: SampleFormat = .wav16,
+                             progress: Bool = false) throws -> SongSeparationReport {
+        let started = Date()
+        let info = try AudioFile.info(input)
+        guard info.frameCount > 0 else { throw CNNSepError("\(input.path): zero-length audio, nothing to separate") }
+        let name = Self.songName(input)
+        let modelRate = config.features.sampleRate
+        let bar = progress ? Support.Progress("\(name)", total: 100, interval: 5) : nil
+
+        let writers = try Self.stemURLs(in: folder).map {
+            try AudioFileWriter($0, sampleRate: info.sampleRate, channelCount: info.channelCount, format: format)
+        }
+        do {
+            var position = 0
+            let other = Stem.other.index
+            func write(_ stems: [[[Float]]]) throws {
+                for s in 0..<4 { try writers[s].write(AudioBuffer(sampleRate: info.sampleRate, channels: stems[s])) }
+                position += stems[0][0].count
+            }
+            if info.sampleRate == modelRate {
+                try separate(length: info.frameCount, channelCount: info.channelCount,
+                             read: { try AudioFile.read(input, frames: $0).channels },
+                             emit: write, remainder: other,
+                             progress: { done, total in bar?.advance(by: done * 100 / total - (bar?.done ?? 0)) })
+            } else {
+                // Stems converted back to the input's rate: "other" is recomputed there from the input.
+                let mixture = try AudioFileReader(input)
+                try separateResampled(input, info: info, deliver: { stems in
+                    var out = stems
+                    let x = try mixture.read(frames: stems[0][0].count).channels
+                    for c in 0..<info.channelCount {
+                        out[other][c] = x[c]
+                        for s in 0..<4 where s != other {
+                            stems[s][c].withUnsafeBufferPointer { y in
+                                out[other][c].withUnsafeMutableBufferPointer { o in for i in 0..<o.count { o[i] -= y[i] } }
+                            }
+                        }
+                    }
+                    try write(out)
+                }, progress: bar)
+            }
+            precondition(position == info.frameCount, "separateFile: wrote \(position) of \(info.frameCount) samples")
+            var clipped = 0
+            for w in writers { clipped += try w.commit().clippedSamples }
+            bar?.finish()
+            return SongSeparationReport(song: name, folder: folder, duration: info.duration,
+                                        seconds: Date().timeIntervalSince(started), clippedSamples: clipped)
+        } catch {
+            for w in writers { w.abandon() }
+            throw error
+        }
+    }
+
+    /// A song at another rate: converted to the model's rate while it is read, separated, and each
+    /// stem converted back as it comes out, so memory stays bounded here too.
+    func separateResampled(_ input: URL, info: AudioInfo, deliver: ([[[Float]]]) throws -> Void, progress: Support.Progress?) throws {
+        let modelRate = config.features.sampleRate
+        let length = Resampler.outputCount(info.frameCount, from: info.sampleRate, to: modelRate)
+        let reader = try AudioFileReader(input)
+        let up = try StreamingResampler(from: info.sampleRate, to: modelRate, channelCount: info.channelCount)
+        let down = try (0..<4).map { _ in try StreamingResampler(from: modelRate, to: info.sampleRate, channelCount: info.channelCount) }
+        // Converted input kept from `start` on: the separator asks for ranges that only move forward.
+        var kept = [[Float]](repeating: [], count: info.channelCount)
+        var start = 0, ended = false
+        func read(_ range: Range<Int>) throws -> [[Float]] {
+            let drop = min(max(0, range.lowerBound - start), kept[0].count)
+            if drop > 0 { for c in kept.indices { kept[c].removeFirst(drop) }; start += drop }
+            while start + kept[0].count < range.upperBound && !ended {
+                let piece = try reader.read(frames: 1 << 16)
+                ended = reader.position >= info.frameCount || piece.frameCount == 0
+                let converted = try up.process(piece.frameCount == 0 ? kept.map { _ in [] } : piece.channels, last: ended)
+                for c in kept.indices { kept[c] += converted[c] }
+            }
+            return kept.map { channel in
+                let lo = range.lowerBound - start
+                let available = channel[max(0, lo)..<min(channel.count, lo + range.count)]
+                return Array(available) + [Float](repeating: 0, count: range.count - available.count)
+            }
+        }
+        var separated = 0
+        try separate(length: length, channelCount: info.channelCount, read: read, emit: { stems in
+            separated += stems[0][0].count
+            let last = separated == length
+            var back = [[[Float]]](repeating: [], count: 4)
+            // The four conversions are independent; the best converter is slow enough to share the cores.
+            var failure: Error?
+            let lock = NSLock()
+            DispatchQueue.concurrentPerform(iterations: 4) { s in
+                do {
+                    let converted = try down[s].process(stems[s], last: last)
+                    lock.lock(); back[s] = converted; lock.unlock()
+                } catch { lock.lock(); failure = error; lock.unlock() }
+            }
+            if let failure { throw failure }
+            try deliver(back)
+        }, remainder: Stem.other.index,
+           progress: { done, total in progress?.advance(by: done * 100 / total - (progress?.done ?? 0)) })
+    }
+}

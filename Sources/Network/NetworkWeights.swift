@@ -1,0 +1,59 @@
+import Autodiff
+import Foundation
+import Support
+
+/// Moving weights and optimizer state between the live network and a `Checkpoint`.
+extension ChandnaNetwork {
+    /// The weights in checkpoint form, in layer order.
+    public func weights() -> [LayerWeights] {
+        layers.map { l in
+            LayerWeights(name: l.name, kernel: ParameterArray(shape: l.kernel.shape, data: l.kernel.data),
+                         bias: ParameterArray(shape: l.bias.shape, data: l.bias.data))
+        }
+    }
+
+    /// Loads weights by layer name. A file from a different model is refused, naming the first
+    /// layer that is missing or has another shape; `source` names the file in the message.
+    public func load(_ stored: [LayerWeights], source: String) throws {
+        let byName = Dictionary(stored.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for l in layers {
+            guard let w = byName[l.name] else {
+                throw CNNSepError("\(source): layer '\(l.name)' is missing: this checkpoint is from a different model")
+            }
+            for (what, mine, theirs) in [("kernel", l.kernel, w.kernel), ("bias", l.bias, w.bias)] where mine.shape != theirs.shape {
+                throw CNNSepError("\(source): layer '\(l.name)' \(what) has shape \(theirs.shape), this model expects \(mine.shape): different model")
+            }
+        }
+        let extra = stored.map(\.name).filter { name in !layers.contains { $0.name == name } }
+        if let first = extra.first {
+            throw CNNSepError("\(source): layer '\(first)' is not part of this model: different model")
+        }
+        for l in layers {
+            let w = byName[l.name]!
+            l.kernel.data = w.kernel.data
+            l.bias.data = w.bias.data
+        }
+    }
+}
+
+extension Adadelta {
+    /// Accumulators keyed "<layer>/kernel" and "<layer>/bias", as the checkpoint stores them.
+    public func slots(for network: ChandnaNetwork) -> [String: AdadeltaSlots] {
+        var result: [String: AdadeltaSlots] = [:]
+        for (i, (key, p)) in network.namedParameters.enumerated() {
+            result[key] = AdadeltaSlots(squaredGradient: ParameterArray(shape: p.shape, data: squaredGradients[i]),
+                                        squaredUpdate: ParameterArray(shape: p.shape, data: squaredUpdates[i]))
+        }
+        return result
+    }
+
+    public func load(_ slots: [String: AdadeltaSlots], for network: ChandnaNetwork, source: String) throws {
+        for (i, (key, p)) in network.namedParameters.enumerated() {
+            guard let s = slots[key], s.squaredGradient.shape == p.shape, s.squaredUpdate.shape == p.shape else {
+                throw CNNSepError("\(source): optimizer state for '\(key)' is missing or has the wrong shape")
+            }
+            squaredGradients[i] = s.squaredGradient.data
+            squaredUpdates[i] = s.squaredUpdate.data
+        }
+    }
+}

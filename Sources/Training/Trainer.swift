@@ -1,0 +1,188 @@
+import Autodiff
+import Configuration
+import Data
+import Foundation
+import Network
+import Support
+
+/// How a `train` invocation ended.
+public enum TrainOutcome: Equatable {
+    case finished, interrupted, alreadyComplete
+}
+
+/// Runs the blocked schedule of METHOD.md (repetitions × blocks × epochs × shuffled batches),
+/// writing `latest.h5` and `log.jsonl` in the run folder; a later run resumes where it stopped,
+/// bit for bit (the generator's state at the start of the epoch and the batch index are saved).
+public final class Trainer {
+    public let config: Config
+    public let runDirectory: URL
+    public var restart = false
+    public var showProgress = true
+    /// Test hook: behave as if Ctrl-C arrived after this many batches of this invocation.
+    public var stopAfterBatches: Int? = nil
+
+    public var checkpointURL: URL { runDirectory.appendingPathComponent("latest.h5") }
+    public var logURL: URL { runDirectory.appendingPathComponent("log.jsonl") }
+
+    public init(config: Config, runDirectory: URL) {
+        self.config = config
+        self.runDirectory = runDirectory
+    }
+
+    /// The generator that shuffles batches; independent of the one that initialises weights.
+    static func shuffleSeed(_ seed: UInt64) -> UInt64 { seed ^ 0x5EED_0F_BA7C_4E5 }
+
+    public func run() throws -> TrainOutcome {
+        let data = try TrainingData(config: config, showProgress: showProgress)
+        let step = TrainingStep(network: ChandnaNetwork(shape: config.model, seed: config.seed), config: config)
+        var rng = SeededGenerator(seed: Self.shuffleSeed(config.seed))
+        var position = TrainingPosition()
+        var log = try RunLog(url: logURL)
+
+        if !restart, FileManager.default.fileExists(atPath: checkpointURL.path) {
+            let checkpoint = try Checkpoint.load(checkpointURL)
+            try step.network.load(checkpoint.layers, source: checkpointURL.path)
+            try step.optimizer.load(checkpoint.optimizer, for: step.network, source: checkpointURL.path)
+            position = checkpoint.position ?? TrainingPosition()
+            if let state = checkpoint.rngState { rng = SeededGenerator(state: state) }
+            try log.truncate(toLines: checkpoint.logLines ?? 0)
+            note("Resuming from \(checkpointURL.path) at repetition \(position.repetition + 1), block \(position.block + 1), epoch \(position.epoch + 1), batch \(position.batch + 1)")
+        } else {
+            try log.truncate(toLines: 0)
+        }
+
+        let s = config.schedule
+        let blocks = data.blocks
+        if position.repetition >= s.repetitions {
+            note("Training is already complete (\(s.repetitions) repetitions of \(blocks.count) blocks); use --restart to train again.")
+            return .alreadyComplete
+        }
+
+        let epochsTotal = s.repetitions * blocks.count * s.epochsPerBlock
+        let batchesPerEpoch = blocks.indices.map { data.batchesPerEpoch(block: $0) }
+        let totalBatches = s.repetitions * s.epochsPerBlock * batchesPerEpoch.reduce(0, +)
+        let doneBatches = position.repetition * s.epochsPerBlock * batchesPerEpoch.reduce(0, +)
+            + batchesPerEpoch[..<position.block].reduce(0, +) * s.epochsPerBlock
+            + position.epoch * batchesPerEpoch[position.block] + position.batch
+        let progress = showProgress ? Progress("train", total: totalBatches) : nil
+        progress?.advance(by: doneBatches)
+
+        var batch = Batch(capacity: config.batchSize, length: config.model.frames, bins: config.model.bins)
+        var batchesThisRun = 0
+        let started = Date()
+
+        func save(_ position: TrainingPosition, rngState: [UInt64]) throws {
+            var checkpoint = Checkpoint(layers: step.network.weights(), optimizer: step.optimizer.slots(for: step.network))
+            checkpoint.position = position
+            checkpoint.rngState = rngState
+            checkpoint.configJSON = config.json()
+            checkpoint.logLines = log.lines
+            try checkpoint.save(to: checkpointURL)
+        }
+
+        for repetition in position.repetition..<s.repetitions {
+            for blockIndex in (repetition == position.repetition ? position.block : 0)..<blocks.count {
+                let block = try data.block(at: blockIndex)
+                let firstEpoch = (repetition == position.repetition && blockIndex == position.block) ? position.epoch : 0
+                for epoch in firstEpoch..<s.epochsPerBlock {
+                    let epochStart = rng.state
+                    let order = block.batchOrder(batchSize: config.batchSize, using: &rng)
+                    let resuming = repetition == position.repetition && blockIndex == position.block && epoch == position.epoch
+                    var lossSum = resuming ? position.epochLossSum : 0
+                    let firstBatch = resuming ? position.batch : 0
+                    for b in firstBatch..<order.count {
+                        block.fill(&batch, with: order[b])
+                        let loss = step.step(batch)
+                        guard loss.isFinite else {
+                            throw CNNSepError("training diverged: the loss became \(loss) at repetition \(repetition + 1), block \(blockIndex + 1), epoch \(epoch + 1), batch \(b + 1); lower optimizer.learning_rate or input_scale")
+                        }
+                        lossSum += Double(loss)
+                        position.step += 1
+                        batchesThisRun += 1
+                        let rate = Double(batchesThisRun * config.batchSize) / max(Date().timeIntervalSince(started), 1e-9)
+                        progress?.advance(detail: String(format: "rep %d/%d block %d/%d epoch %d/%d loss %.4g %.0f win/s",
+                            repetition + 1, s.repetitions, blockIndex + 1, blocks.count, epoch + 1, s.epochsPerBlock, loss, rate))
+                        let stopping = Interrupt.requested || (stopAfterBatches.map { batchesThisRun >= $0 } ?? false)
+                        if stopping && b + 1 < order.count {
+                            var here = position
+                            (here.repetition, here.block, here.epoch, here.batch, here.epochLossSum) = (repetition, blockIndex, epoch, b + 1, lossSum)
+                            try save(here, rngState: epochStart)
+                            progress?.finish("interrupted")
+                            note("Interrupted: checkpoint saved to \(checkpointURL.path); run the same command to resume.")
+                            return .interrupted
+                        }
+                    }
+                    // End of epoch: log, then checkpoint (which records how many log lines it has seen).
+                    let globalEpoch = (repetition * blocks.count + blockIndex) * s.epochsPerBlock + epoch + 1
+                    var entry: [String: Any] = [
+                        "repetition": repetition + 1, "block": blockIndex + 1, "epoch": epoch + 1,
+                        "global_epoch": globalEpoch, "step": position.step,
+                        "loss": order.isEmpty ? 0 : lossSum / Double(order.count),
+                    ]
+                    if let validation = try data.validationLoss(step) { entry["val_loss"] = validation }
+                    try log.append(entry)
+
+                    var next = position
+                    (next.repetition, next.block, next.epoch, next.batch, next.epochLossSum) = (repetition, blockIndex, epoch + 1, 0, 0)
+                    if next.epoch == s.epochsPerBlock { (next.block, next.epoch) = (blockIndex + 1, 0) }
+                    if next.block == blocks.count { (next.repetition, next.block) = (repetition + 1, 0) }
+                    let last = globalEpoch == epochsTotal
+                    let stopping = Interrupt.requested || (stopAfterBatches.map { batchesThisRun >= $0 } ?? false)
+                    if last || stopping || globalEpoch % config.checkpointEveryEpochs == 0 {
+                        try save(next, rngState: rng.state)
+                    }
+                    if stopping && !last {
+                        progress?.finish("interrupted")
+                        note("Interrupted: checkpoint saved to \(checkpointURL.path); run the same command to resume.")
+                        return .interrupted
+                    }
+                    position = next
+                }
+            }
+        }
+        progress?.finish("done")
+        note("Training complete: \(checkpointURL.path)")
+        return .finished
+    }
+
+    private func note(_ line: String) {
+        if showProgress { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    }
+}
+
+/// The run's JSON-lines log: one object per epoch, keys sorted so that a resumed run writes the
+/// same bytes as an uninterrupted one.
+struct RunLog {
+    let url: URL
+    private(set) var lines: Int
+
+    init(url: URL) throws {
+        self.url = url
+        let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+        lines = text.split(separator: "\n", omittingEmptySubsequences: true).count
+    }
+
+    /// Keeps the first `count` lines (the ones the checkpoint has seen), atomically.
+    mutating func truncate(toLines count: Int) throws {
+        let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+        let kept = text.split(separator: "\n", omittingEmptySubsequences: true).prefix(count)
+        try AtomicFile.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: url)
+        lines = kept.count
+    }
+
+    mutating func append(_ entry: [String: Any]) throws {
+        let data = try JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]) + Data("\n".utf8)
+        let handle: FileHandle
+        do { handle = try FileHandle(forWritingTo: url) } catch {
+            throw CNNSepError("\(url.path): cannot append to the training log (\(error.localizedDescription))")
+        }
+        defer { try? handle.close() }
+        do {
+            try handle.seekToEnd()
+            try handle.write(contentsOf: data)
+        } catch {
+            throw CNNSepError("\(url.path): cannot append to the training log (\(error.localizedDescription))")
+        }
+        lines += 1
+    }
+}

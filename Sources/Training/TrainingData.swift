@@ -1,0 +1,78 @@
+import Audio
+import Autodiff
+import Configuration
+import Data
+import Foundation
+import Network
+import Support
+
+/// The songs a config trains on, their cached features, the blocks of the schedule and the
+/// validation songs (held out of training, loss logged per epoch).
+final class TrainingData {
+    let config: Config
+    let training: [Song]
+    let validation: [Song]
+    let cache: FeatureCache
+    let blocks: [Range<Int>]
+    /// Only the current block is resident; the next one is prepared in the background.
+    let stream: BlockStream
+    private var validationBlock: Block?
+
+    init(config: Config, showProgress: Bool) throws {
+        self.config = config
+        let root = URL(fileURLWithPath: config.datasetRoot)
+        guard FileManager.default.fileExists(atPath: root.path) else {
+            throw CNNSepError("\(root.path): dataset folder does not exist (key 'dataset.root' of config '\(config.name)'; `cnnsep synth --out \(config.datasetRoot)` makes a demo set)")
+        }
+        let dataset = try Dataset.open(root)
+        let songs = try dataset.songs(split: config.trainSplit)
+        let held = Set(config.validationSongs)
+        for name in config.validationSongs where !songs.contains(where: { $0.name == name }) {
+            throw CNNSepError("config '\(config.name)': key 'dataset.validation_songs': no song named '\(name)' in split \(config.trainSplit) of \(root.path)")
+        }
+        validation = songs.filter { held.contains($0.name) }
+        var train = songs.filter { !held.contains($0.name) }
+        if let limit = config.maxSongs { train = Array(train.prefix(limit)) }
+        guard !train.isEmpty else {
+            throw CNNSepError("\(root.path): no training songs in split '\(config.trainSplit)'")
+        }
+        training = train
+        cache = FeatureCache(folder: config.cacheFolder.map { URL(fileURLWithPath: $0) } ?? FeatureCache.defaultFolder(for: dataset),
+                             settings: config.features)
+        try cache.prepare(train + validation, progress: showProgress)
+        blocks = config.schedule.blocks(songCount: train.count)
+        stream = BlockStream(cache: cache, songs: train, blocks: blocks,
+                             windowLength: config.model.frames, windowHop: config.windowHop)
+    }
+
+    /// Block `index` of the schedule (waiting for the background load if needed).
+    func block(at index: Int) throws -> Block { try stream.block(at: index) }
+
+    /// Batches in one epoch of block `index` (for progress and ETA).
+    func batchesPerEpoch(block index: Int) -> Int {
+        let windows = blocks[index].reduce(0) { sum, song in
+            let frames = (try? cache.features(training[song]).frames) ?? 0
+            return sum + windowStarts(frames: frames, length: config.model.frames, hop: config.windowHop).count
+        }
+        return windows / config.batchSize      // the last partial batch is dropped (Block.batchOrder)
+    }
+
+    /// Mean loss over all windows of the validation songs, in order, without gradients; nil when none.
+    func validationLoss(_ step: TrainingStep) throws -> Double? {
+        guard !validation.isEmpty else { return nil }
+        if validationBlock == nil {
+            validationBlock = Block(range: 0..<validation.count, songs: try validation.map { try cache.features($0) },
+                                    windowLength: config.model.frames, windowHop: config.model.frames)
+        }
+        let block = validationBlock!
+        var batch = Batch(capacity: config.batchSize, length: config.model.frames, bins: config.model.bins)
+        var sum = 0.0, count = 0
+        for start in stride(from: 0, to: block.windows.count, by: config.batchSize) {
+            let windows = Array(block.windows[start..<min(start + config.batchSize, block.windows.count)])
+            block.fill(&batch, with: windows)
+            sum += Double(step.loss(batch)) * Double(windows.count)
+            count += windows.count
+        }
+        return count > 0 ? sum / Double(count) : nil
+    }
+}

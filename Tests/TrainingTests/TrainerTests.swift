@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+import TestHelpers
+import Support
+@testable import Training
+import Configuration
+import Inference
+import Network
+import Data
+
+@Suite(.serialized) struct TrainerTests {
+    func train(_ c: Config, in run: URL, stopAfter: Int? = nil) throws -> TrainOutcome {
+        let trainer = Trainer(config: c, runDirectory: run)
+        trainer.showProgress = false
+        trainer.stopAfterBatches = stopAfter
+        return try trainer.run()
+    }
+
+    /// N epochs in one go and the same epochs interrupted (mid-epoch and at an epoch's end) and
+    /// resumed give bit-identical weights, optimizer state, position and log.
+    @Test func resumeIsExact() throws {
+        let (folder, c) = try tinyTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let straight = folder.appendingPathComponent("straight")
+        #expect(try train(c, in: straight) == .finished)
+
+        let batchesPerEpoch = try TrainingData(config: c, showProgress: false).batchesPerEpoch(block: 0)
+        try #require(batchesPerEpoch >= 3, "the test needs epochs of several batches")
+        let resumed = folder.appendingPathComponent("resumed")
+        #expect(try train(c, in: resumed, stopAfter: 1) == .interrupted)                     // mid-epoch
+        let mid = try Checkpoint.load(resumed.appendingPathComponent("latest.h5"))
+        #expect(mid.position?.batch == 1)
+        #expect(mid.position?.epochLossSum ?? 0 > 0)
+        #expect(try train(c, in: resumed, stopAfter: batchesPerEpoch - 1) == .interrupted)   // at the epoch's end
+        #expect(try Checkpoint.load(resumed.appendingPathComponent("latest.h5")).position?.batch == 0)
+        #expect(try train(c, in: resumed, stopAfter: 2 * batchesPerEpoch + 1) == .interrupted)
+        #expect(try train(c, in: resumed) == .finished)
+
+        let a = try Checkpoint.load(straight.appendingPathComponent("latest.h5"))
+        let b = try Checkpoint.load(resumed.appendingPathComponent("latest.h5"))
+        #expect(a.layers == b.layers)
+        #expect(a.optimizer == b.optimizer)
+        #expect(a.position == b.position)
+        #expect(a.rngState == b.rngState)
+        let logA = try String(contentsOf: straight.appendingPathComponent("log.jsonl"), encoding: .utf8)
+        let logB = try String(contentsOf: resumed.appendingPathComponent("log.jsonl"), encoding: .utf8)
+        #expect(logA == logB)
+        #expect(logA.split(separator: "\n").count == 2 * 2 * 2)   // repetitions × blocks × epochs
+
+        // A finished run says so and changes nothing.
+        #expect(try train(c, in: resumed) == .alreadyComplete)
+    }
+
+    @Test func trainingLowersTheLoss() throws {
+        let (folder, base) = try tinyTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var c = base
+        c.schedule = Schedule(blockSize: 3, blockHop: 3, repetitions: 1, epochsPerBlock: 6)
+        c.inputScale = 1                            // seed 003's settings: raw magnitudes
+        let run = folder.appendingPathComponent("run")
+        #expect(try train(c, in: run) == .finished)
+        let losses = try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+            .map { $0["loss"] as! Double }
+        #expect(losses.count == 6)
+        #expect(losses.last! < 0.95 * losses.first!, "loss per epoch: \(losses)")
+    }
+
+    @Test func validationSongsAreHeldOutAndTheirLossLogged() throws {
+        let (folder, base) = try tinyTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var c = base
+        let songs = try Dataset.open(URL(fileURLWithPath: c.datasetRoot)).songs(split: "Dev")
+        c.validationSongs = [songs[1].name]
+        c.schedule = Schedule(blockSize: 2, blockHop: 2, repetitions: 1, epochsPerBlock: 2)
+        let data = try TrainingData(config: c, showProgress: false)
+        #expect(data.training.map(\.name) == [songs[0].name, songs[2].name])
+        #expect(data.validation.map(\.name) == [songs[1].name])
+        let run = folder.appendingPathComponent("run")
+        #expect(try train(c, in: run) == .finished)
+        let lines = try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        for line in lines {
+            let entry = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let value = try #require(entry["val_loss"] as? Double)
+            #expect(value.isFinite && value > 0)
+        }
+        c.validationSongs = ["no such song"]
+        let error = #expect(throws: CNNSepError.self) { try train(c, in: run) }
+        #expect(error?.message.contains("'dataset.validation_songs'") == true)
+    }
+
+    @Test func checkpointOfAnotherModelIsRefusedByLayer() throws {
+        let (folder, c) = try tinyTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = folder.appendingPathComponent("run")
+        #expect(try train(c, in: run, stopAfter: 1) == .interrupted)
+        var other = c
+        other.model.n1 = 4
+        let error = #expect(throws: CNNSepError.self) { try train(other, in: run) }
+        #expect(error?.message.contains("vertical_convolution") == true)
+        #expect(error?.message.contains("different model") == true)
+    }
+
+    @Test func missingDatasetIsAOneLineError() throws {
+        var c = Config()
+        c.datasetRoot = "/nonexistent/DSD100"
+        let error = #expect(throws: CNNSepError.self) { try train(c, in: temporaryFolder()) }
+        #expect(error?.message.contains("/nonexistent/DSD100") == true)
+        #expect(error?.message.contains("\n") == false)
+    }
+
+    @Test func checkpointRoundTripGivesIdenticalOutputs() throws {
+        let c = smallConfig()
+        let network = ChandnaNetwork(shape: c.model, seed: 77)
+        let step = TrainingStep(network: network, config: c)
+        let batch = randomBatch(c, count: 3, seed: 78)
+        let (mixture, targets) = step.tensors(batch)
+        step.step(mixture: mixture, targets: targets)
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var checkpoint = Checkpoint(layers: network.weights(), optimizer: step.optimizer.slots(for: network))
+        checkpoint.configJSON = c.json()
+        let url = folder.appendingPathComponent("w.h5")
+        try checkpoint.save(to: url)
+        let restored = try TrainedModel.load(url, fallback: Config())
+        #expect(restored.config.model == c.model)
+        let again = TrainingStep(network: restored.network, config: c)
+        let x = step.loss(mixture: mixture, targets: targets), y = again.loss(mixture: mixture, targets: targets)
+        #expect(x == y)
+    }
+}
