@@ -1,21 +1,18 @@
 import ArgumentParser
-import Foundation
-import Configuration
 import Data
 import Evaluation
-import HDF5
+import Foundation
 import Inference
-import Network
-import Training
 import Support
+import Training
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "The whole job on built-in data: synthesize the demo set if missing, train, separate a test song, score.",
         discussion: """
-        Uses Configs/demo.json. Running it again resumes training (or skips it when complete) and
-        re-scores. The table compares the model with the mixture-as-estimate baseline and the
+        Uses Configs/demo.json. Running it again resumes training (or skips it when complete) and \
+        re-scores. The table compares the model with the mixture-as-estimate baseline and the \
         ideal-ratio-mask upper bound on the demo's Test songs.
         """)
 
