@@ -23,6 +23,7 @@ let package = Package(
         systemLibrary("CHDF5", pkgConfig: "hdf5", apt: "libhdf5-dev"),
         systemLibrary("CSampleRate", pkgConfig: "samplerate", apt: "libsamplerate0-dev"),
         systemLibrary("CCairo", pkgConfig: "cairo", apt: "libcairo2-dev"),
+        systemLibrary("CMPI", pkgConfig: "ompi-c", apt: "libopenmpi-dev"),
 
         // Errors, atomic file writes, progress display, JSON helpers: shared by every module.
         .target(name: "Support"),
@@ -34,8 +35,10 @@ let package = Package(
         .target(name: "Separation", dependencies: ["Support", "Autodiff", "Audio", "CHDF5", "CBLAS"]),
         // Figures (spectrograms, masks, curves) drawn with cairo.
         .target(name: "Plot", dependencies: ["Support", "CCairo"], exclude: ["make_colormaps.py"]),
+        // Ranks of an MPI job (mpirun/srun) and their collectives; a single process never calls MPI.
+        .target(name: "Distributed", dependencies: ["Support", "CMPI"]),
         .executableTarget(name: "cnnsep", dependencies: [
-            "Support", "Autodiff", "Audio", "Separation", "Plot", "CBLAS",
+            "Support", "Autodiff", "Audio", "Separation", "Plot", "Distributed", "CBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -43,5 +46,6 @@ let package = Package(
         .testTarget(name: "AudioTests", dependencies: ["Audio", "Support"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SeparationTests", dependencies: ["Separation", "Autodiff", "Audio", "Support"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot", "Support"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "CMPI"]),
     ]
 )
