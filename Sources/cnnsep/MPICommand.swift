@@ -1,4 +1,5 @@
 import ArgumentParser
+import CBLAS
 import Distributed
 import Foundation
 import Support
@@ -42,10 +43,12 @@ struct MPICheck: ParsableCommand {
     }
 
     /// Medians of the slowest rank: every rank times the same calls, then they agree on the maximum.
+    /// The baseline is the reduction's arithmetic alone on one rank (y += x over the same buffer).
     func benchmark(_ cluster: any Communicator) {
-        var gradient = [Float](repeating: 1, count: count)
+        var gradient = [Float](repeating: 0, count: count)  // zeros: sums never overflow to inf
+        let other = [Float](repeating: 0, count: count)
         func median(_ body: () -> Void) -> Double {
-            body()  // warm-up: first-touch of buffers and connection set-up
+            body()  // warm-up: first touch of the buffers and connection set-up
             var times = [Double]()
             for _ in 0..<repetitions {
                 let start = DispatchTime.now().uptimeNanoseconds
@@ -55,18 +58,22 @@ struct MPICheck: ParsableCommand {
             return cluster.allreduce(times.sorted()[times.count / 2], .max)
         }
         let big = median { cluster.allreduce(&gradient, .sum) }
+        let add = median { cblas_saxpy(Int32(count), 1, other, 1, &gradient, 1) }
         var word = [Double](repeating: 1, count: 1)
         let small = median { cluster.allreduce(&word, .sum) }
         let stop = median { _ = cluster.anyRequested(false) }
-        let hash = median { _ = checksum(gradient) }
+        var fingerprint: UInt64 = 0
+        let hash = median { fingerprint = checksum(gradient) }
+        let agree = cluster.ranksAgree(on: fingerprint)
         guard cluster.isRoot else { return }
         let megabytes = Double(count * MemoryLayout<Float>.size) / 1e6
         print("\(cluster.size) rank(s), median of \(repetitions) (slowest rank):")
-        print(String(format: "  allreduce sum of %d Floats (%.2f MB): %.3f ms (%.2f GB/s of buffer)",
-                     count, megabytes, big * 1e3, megabytes / 1e3 / big))
+        print(String(format: "  allreduce sum of %d Floats (%.2f MB): %.3f ms (%.2f GB/s of buffer; %.1f× a local y += x)",
+                     count, megabytes, big * 1e3, megabytes / 1e3 / big, big / add))
+        print(String(format: "  local y += x of the same buffer (cblas_saxpy): %.3f ms", add * 1e3))
         print(String(format: "  allreduce sum of 1 Double (8 bytes): %.1f µs", small * 1e6))
         print(String(format: "  anyRequested (4-byte allreduce max): %.1f µs", stop * 1e6))
-        print(String(format: "  checksum of the %d Floats (local): %.3f ms", count, hash * 1e3))
+        print(String(format: "  checksum of the %d Floats (local): %.3f ms; ranks agree: ", count, hash * 1e3) + (agree ? "yes" : "no"))
     }
 
     /// The failure the tests provoke: one rank stops while the others block in a collective that it
