@@ -1,5 +1,6 @@
 import ArgumentParser
 import Autodiff
+import Distributed
 
 @main
 struct CNNSep: ParsableCommand {
@@ -13,7 +14,7 @@ struct CNNSep: ParsableCommand {
         subcommands: [
             Demo.self, Synth.self, DatasetCommand.self, Train.self, Info.self,
             Predict.self, Eval.self, Score.self,
-            Forward.self, Step.self, Bench.self, PlotCommand.self,
+            Forward.self, Step.self, Bench.self, PlotCommand.self, MPICheck.self,
         ])
 
     static func main() {
@@ -21,7 +22,10 @@ struct CNNSep: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+            Cluster.finish()  // MPI_Finalize, if the command joined an MPI job
         } catch {
+            // In an MPI job: one line naming the rank, then the whole job stops. Otherwise nothing.
+            Cluster.abortIfJoined(message(for: error), exitCode: exitCode(for: error).rawValue)
             exit(withError: error)
         }
     }
