@@ -23,23 +23,37 @@ public final class Adadelta {
     /// is left as it is, accumulators included, as Keras skips variables that have no gradient.
     public func step(_ parameters: [Tensor]) {
         precondition(parameters.count == squaredGradients.count, "Adadelta.step: \(parameters.count) parameters, state for \(squaredGradients.count)")
-        let (lr, rho, eps) = (learningRate, rho, epsilon)
         for (i, p) in parameters.enumerated() {
             guard let grad = p.grad else { continue }
-            precondition(grad.count == p.count && squaredGradients[i].count == p.count, "Adadelta.step: parameter \(i) has \(p.count) values, state \(squaredGradients[i].count)")
-            grad.withUnsafeBufferPointer { g in
-                squaredGradients[i].withUnsafeMutableBufferPointer { eg in
-                    squaredUpdates[i].withUnsafeMutableBufferPointer { ed in
-                        p.data.withUnsafeMutableBufferPointer { w in
-                            for j in 0..<w.count {
-                                let gj = g[j]
-                                let egj = rho * eg[j] + (1 - rho) * gj * gj
-                                let delta = (ed[j] + eps).squareRoot() / (egj + eps).squareRoot() * gj
-                                eg[j] = egj
-                                ed[j] = rho * ed[j] + (1 - rho) * delta * delta
-                                w[j] -= lr * delta
-                            }
-                        }
+            precondition(grad.count == p.count, "Adadelta.step: parameter \(i) has \(p.count) values, gradient \(grad.count)")
+            grad.withUnsafeBufferPointer { update(i, p, $0.baseAddress!) }
+        }
+    }
+
+    /// Updates every parameter from one flat gradient that holds them all in `parameters` order
+    /// (`NetworkEngine.gradients`).
+    public func step(_ parameters: [Tensor], gradients: UnsafePointer<Float>) {
+        precondition(parameters.count == squaredGradients.count, "Adadelta.step: \(parameters.count) parameters, state for \(squaredGradients.count)")
+        var offset = 0
+        for (i, p) in parameters.enumerated() {
+            update(i, p, gradients + offset)
+            offset += p.count
+        }
+    }
+
+    private func update(_ i: Int, _ p: Tensor, _ g: UnsafePointer<Float>) {
+        precondition(squaredGradients[i].count == p.count, "Adadelta.step: parameter \(i) has \(p.count) values, state \(squaredGradients[i].count)")
+        let (lr, rho, eps) = (learningRate, rho, epsilon)
+        squaredGradients[i].withUnsafeMutableBufferPointer { eg in
+            squaredUpdates[i].withUnsafeMutableBufferPointer { ed in
+                p.data.withUnsafeMutableBufferPointer { w in
+                    for j in 0..<w.count {
+                        let gj = g[j]
+                        let egj = rho * eg[j] + (1 - rho) * gj * gj
+                        let delta = (ed[j] + eps).squareRoot() / (egj + eps).squareRoot() * gj
+                        eg[j] = egj
+                        ed[j] = rho * ed[j] + (1 - rho) * delta * delta
+                        w[j] -= lr * delta
                     }
                 }
             }

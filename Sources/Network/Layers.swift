@@ -21,7 +21,7 @@ public protocol Layer: AnyObject {
     func workspace(_ shape: [Int], batch: Int) -> (kept: Int, scratch: Int)
     /// io.y = layer(io.x) for `batch` windows.
     func forward(_ io: LayerBuffers, batch: Int)
-    /// Adds the parameters' gradients (which must exist, full size) from io.dY, and writes io.dX
+    /// Adds the parameters' gradients into io.parameterGradients from io.dY, and writes io.dX
     /// (adds it with `accumulate`) when it is given.
     func backward(_ io: LayerBuffers, batch: Int, accumulate: Bool)
     /// True for views (reshapes): output and input share memory, and so do their gradients.
@@ -55,6 +55,9 @@ public struct LayerBuffers {
     public let dY: UnsafeMutablePointer<Float>
     public let dX: UnsafeMutablePointer<Float>?
     public let kept, scratch: UnsafeMutablePointer<Float>?
+    /// Where backward adds ∂L/∂kernel, followed at once by ∂L/∂bias: the layer's slice of the engine's
+    /// flat gradient (nil for layers without weights).
+    public let parameterGradients: UnsafeMutablePointer<Float>?
 }
 
 /// Glorot-uniform (Keras' default): U(−l, l) with l = √(6 / (fan_in + fan_out)), where the fans of a
@@ -72,14 +75,11 @@ private func withWeights<R>(_ l: some WeightedLayer, _ body: (UnsafePointer<Floa
     l.kernel.data.withUnsafeBufferPointer { k in l.bias.data.withUnsafeBufferPointer { b in body(k.baseAddress!, b) } }
 }
 
-/// Runs `body` with a weighted layer's kernel values and the kernel's and bias's gradient storage.
-private func withGradients(_ l: some WeightedLayer,
+/// Runs `body` with a weighted layer's kernel values and where its kernel's and bias's gradients go.
+private func withGradients(_ l: some WeightedLayer, _ io: LayerBuffers,
                            _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
-    l.kernel.data.withUnsafeBufferPointer { k in
-        l.kernel.grad!.withUnsafeMutableBufferPointer { dk in
-            l.bias.grad!.withUnsafeMutableBufferPointer { db in body(k.baseAddress!, dk.baseAddress!, db.baseAddress!) }
-        }
-    }
+    guard let dk = io.parameterGradients else { preconditionFailure("\(l.name): backward without gradient storage") }
+    l.kernel.data.withUnsafeBufferPointer { k in body(k.baseAddress!, dk, dk + l.kernel.count) }
 }
 
 /// Conv2D, stride 1, valid padding, NHWC, kernel in Keras layout (kh, kw, in, out), no activation.
@@ -114,7 +114,7 @@ public final class Conv2D: WeightedLayer {
     }
 
     public func backward(_ io: LayerBuffers, batch: Int, accumulate: Bool) {
-        withGradients(self) { k, dk, db in
+        withGradients(self, io) { k, dk, db in
             op(io.shape, batch: batch).backward(dY: io.dY, x: io.x, patches: io.kept, kernel: k, dKernel: dk, dBias: db,
                                                 dX: io.dX, accumulate: accumulate, scratch: io.scratch)
         }
@@ -151,7 +151,7 @@ public final class Conv2DTranspose: WeightedLayer {
     }
 
     public func backward(_ io: LayerBuffers, batch: Int, accumulate: Bool) {
-        withGradients(self) { k, dk, db in
+        withGradients(self, io) { k, dk, db in
             op(io.shape, batch: batch).backward(dY: io.dY, x: io.x, kernel: k, dKernel: dk, dBias: db,
                                                 dX: io.dX, accumulate: accumulate, scratch: io.scratch)
         }
@@ -182,7 +182,7 @@ public final class Dense: WeightedLayer {
     }
 
     public func backward(_ io: LayerBuffers, batch: Int, accumulate: Bool) {
-        withGradients(self) { k, dk, db in
+        withGradients(self, io) { k, dk, db in
             op(batch: batch).backward(dY: io.dY, x: io.x, weight: k, dWeight: dk, dBias: db, dX: io.dX, accumulate: accumulate)
         }
     }

@@ -8,8 +8,8 @@ import Support
 /// is tested against (NetworkTests).
 ///
 /// Use: write `batch` windows into `input` (batch × T × F, already scaled), or pass windows the caller
-/// holds to `forward(batch:input:)`, then either `masks` (separation) or `loss(gradients: true)` and
-/// `backward` (training).
+/// holds to `forward(batch:input:)`, then either `masks` (separation) or `loss(gradients: true)`,
+/// `zeroGradients` and `backward` (training), which leaves every parameter's gradient in `gradients`.
 public final class NetworkEngine {
     public let network: ChandnaNetwork
     public let capacity: Int
@@ -17,6 +17,9 @@ public final class NetworkEngine {
     public var threads: Int
     /// The network's input: `capacity` windows of T × F magnitudes.
     public let input: UnsafeMutablePointer<Float>
+    /// The gradients of all parameters in one flat buffer, in `network.parameters` order (each layer's
+    /// kernel, then its bias): what `backward` adds into, and what data-parallel ranks sum in one call.
+    public let gradients: UnsafeMutableBufferPointer<Float>
 
     private let encoder: Chain
     /// The decoders, split in two halves (one per thread); `codeGradient[half]` collects each half's ∂L/∂code.
@@ -24,20 +27,32 @@ public final class NetworkEngine {
     private let codeGradient: [UnsafeMutablePointer<Float>]
     private let memory: Memory
 
-    public init(network: ChandnaNetwork, capacity: Int, threads: Int) {
+    /// `gradients`: storage for `network.parameterCount` Floats that outlives the engine (a trainer
+    /// keeps one across engines); the engine allocates its own when nil.
+    public init(network: ChandnaNetwork, capacity: Int, threads: Int, gradients given: UnsafeMutableBufferPointer<Float>? = nil) {
         precondition(capacity > 0, "NetworkEngine: capacity must be positive")
+        precondition(given.map { $0.count == network.parameterCount } ?? true,
+                     "NetworkEngine: gradient storage of \(given?.count ?? 0) Floats for \(network.parameterCount) parameters")
         self.network = network
         self.capacity = capacity
         self.threads = threads
         let memory = Memory()
         self.memory = memory
+        gradients = given ?? UnsafeMutableBufferPointer(start: memory.buffer(network.parameterCount), count: network.parameterCount)
+        // Each weighted layer's slice of the flat gradient: its kernel's, then its bias's.
+        var slices: [ObjectIdentifier: UnsafeMutablePointer<Float>] = [:]
+        var offset = 0
+        for layer in network.layers {
+            slices[ObjectIdentifier(layer)] = gradients.baseAddress! + offset
+            offset += layer.kernel.count + layer.bias.count
+        }
         let inputShape = network.inputShape
         input = memory.buffer(capacity * inputShape.reduce(1, *))
         windows = input
         let codeShape = Chain.outputShape(network.encoder, input: inputShape)
         let codeCount = capacity * codeShape.reduce(1, *)
         encoder = Chain(network.encoder, input: inputShape, x: input, dX: nil, outputGradient: memory.buffer(codeCount),
-                        capacity: capacity, memory: memory)
+                        parameterGradients: slices, capacity: capacity, memory: memory)
         let parts = [memory.buffer(codeCount), memory.buffer(codeCount)]
         codeGradient = parts
         let code = encoder.output
@@ -45,7 +60,7 @@ public final class NetworkEngine {
         halves = [Array(d[..<half]), Array(d[half...])].enumerated().map { part, decoders in
             decoders.enumerated().map { k, decoder in
                 Chain(decoder.layers, input: codeShape, x: code, dX: parts[part], accumulateIntoInput: k > 0,
-                      capacity: capacity, memory: memory)
+                      parameterGradients: slices, capacity: capacity, memory: memory)
             }
         }
     }
@@ -82,10 +97,14 @@ public final class NetworkEngine {
         bothHalves { part in for chain in halves[part] { chain.forward(batch: b) } }
     }
 
-    /// The loss (METHOD.md, divided by the batch) of the outputs left by `forward`, against `targets`
-    /// (batch × T × F each, stem order, scaled like the input); with `gradients`, also replaces each
-    /// output by ∂L/∂output. Two halves of the elements on two threads.
-    public func loss(targets: Four<UnsafePointer<Float>>, batch b: Int, weights: LossWeights, gradients: Bool) -> Float {
+    /// The loss (METHOD.md, divided by the batch, or by `normalisedBy` windows: a data-parallel rank
+    /// divides its shard's loss by the global batch, so that the ranks' gradients sum to the global
+    /// batch's) of the outputs left by `forward`, against `targets` (batch × T × F each, stem order,
+    /// scaled like the input); with `gradients`, also replaces each output by ∂L/∂output. Two halves
+    /// of the elements on two threads.
+    public func loss(targets: Four<UnsafePointer<Float>>, batch b: Int, normalisedBy divisor: Int? = nil,
+                     weights: LossWeights, gradients: Bool) -> Float {
+        precondition((divisor ?? b) > 0, "NetworkEngine.loss: normalised by \(divisor ?? b) windows")
         let n = b * network.inputShape.reduce(1, *)
         let out = outputTuple
         var partial = (0.0, 0.0)
@@ -97,7 +116,7 @@ public final class NetworkEngine {
                                            magnitudes: windows + lo,
                                            targets: (targets.0 + lo, targets.1 + lo, targets.2 + lo, targets.3 + lo),
                                            count: hi - lo, epsilon: network.shape.maskEpsilon, weights: weights,
-                                           scale: 1 / Float(b), gradients: gradients ? g : nil)
+                                           scale: 1 / Float(divisor ?? b), gradients: gradients ? g : nil)
             if part == 0 { partial.0 = value } else { partial.1 = value }
         }
         return Float(partial.0 + partial.1)
@@ -110,8 +129,7 @@ public final class NetworkEngine {
                        count: b * network.inputShape.reduce(1, *), epsilon: network.shape.maskEpsilon, masks: masks)
     }
 
-    /// Backward from ∂L/∂outputs (left by `loss(gradients: true)`), adding into the parameters' grads
-    /// (which must exist with their full counts: see `prepareGradients`).
+    /// Backward from ∂L/∂outputs (left by `loss(gradients: true)`), adding into `gradients`.
     public func backward(batch b: Int) {
         bothHalves { part in for chain in halves[part] { chain.backward(batch: b) } }   // the first overwrites the code gradient, the next adds
         let count = b * encoder.outputShape.reduce(1, *)
@@ -121,15 +139,17 @@ public final class NetworkEngine {
         encoder.backward(batch: b)
     }
 
-    /// Gives every parameter a zeroed gradient of its full count, reusing the existing array when it
-    /// has one (so steady-state steps allocate none).
-    public static func prepareGradients(_ parameters: [Tensor]) {
-        for p in parameters {
-            if p.grad?.count == p.count {
-                p.grad!.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-            } else {
-                p.grad = [Float](repeating: 0, count: p.count)
-            }
+    /// Sets `gradients` to zero (before a backward pass that should not add to the last one's).
+    public func zeroGradients() {
+        gradients.update(repeating: 0)
+    }
+
+    /// Copies `gradients` into the parameters' `grad` arrays (tests and tools that read them there).
+    public func copyGradientsToParameters() {
+        var offset = 0
+        for p in network.parameters {
+            p.grad = Array(gradients[offset..<(offset + p.count)])
+            offset += p.count
         }
     }
 }
@@ -156,7 +176,7 @@ private final class Chain {
 
     init(_ layers: [any Layer], input: [Int], x: UnsafeMutablePointer<Float>, dX: UnsafeMutablePointer<Float>?,
          accumulateIntoInput: Bool = false, outputGradient given: UnsafeMutablePointer<Float>? = nil,
-         capacity: Int, memory: Memory) {
+         parameterGradients: [ObjectIdentifier: UnsafeMutablePointer<Float>], capacity: Int, memory: Memory) {
         self.layers = layers
         let n = layers.count
         var shapes = [input]
@@ -183,7 +203,8 @@ private final class Chain {
             let work = layers[i].workspace(shapes[i], batch: capacity)
             return LayerBuffers(shape: shapes[i], x: a[i], y: a[i + 1], dY: g[i + 1] ?? a[i + 1], dX: g[i],   // (views read no gradient)
                                 kept: work.kept > 0 ? memory.buffer(work.kept) : nil,
-                                scratch: work.scratch > 0 ? memory.buffer(work.scratch) : nil)
+                                scratch: work.scratch > 0 ? memory.buffer(work.scratch) : nil,
+                                parameterGradients: parameterGradients[ObjectIdentifier(layers[i])])
         }
         accumulate = layers.indices.map { i in owner[i] == 0 && accumulateIntoInput }
         readsInput = layers.indices.filter { owner[$0] == 0 }
@@ -194,7 +215,8 @@ private final class Chain {
         for i in readsInput {
             let b = io[i]
             let y = layers[i].isView ? x : b.y
-            io[i] = LayerBuffers(shape: b.shape, x: x, y: y, dY: b.dY, dX: b.dX, kept: b.kept, scratch: b.scratch)
+            io[i] = LayerBuffers(shape: b.shape, x: x, y: y, dY: b.dY, dX: b.dX, kept: b.kept, scratch: b.scratch,
+                                 parameterGradients: b.parameterGradients)
         }
     }
 

@@ -21,6 +21,10 @@ public final class TrainingStep {
     public var useEngine = true
     private let parameters: [Tensor]
     private var engine: NetworkEngine?
+    /// The engines' flat gradient (`NetworkEngine.gradients`, kept across engines) and one more Float
+    /// after it for the batch's loss: the buffer that data-parallel ranks sum in one allreduce.
+    private let reduction: UnsafeMutableBufferPointer<Float>
+    private var gradients: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(rebasing: reduction.dropLast()) }
 
     public init(network: ChandnaNetwork, config: Config) {
         self.network = network
@@ -28,24 +32,29 @@ public final class TrainingStep {
         parameters = network.parameters
         optimizer = Adadelta(parameters: parameters, learningRate: config.learningRate,
                              rho: config.rho, epsilon: config.epsilon)
+        reduction = .allocate(capacity: network.parameterCount + 1)
+        reduction.initialize(repeating: 0)
     }
+
+    deinit { reduction.deallocate() }
 
     /// The engine, made again only for a larger batch.
     private func engine(batch: Int) -> NetworkEngine {
         if let e = engine, e.capacity >= batch { e.threads = threads; return e }
-        let e = NetworkEngine(network: network, capacity: batch, threads: threads)
+        let e = NetworkEngine(network: network, capacity: batch, threads: threads, gradients: gradients)
         engine = e
         return e
     }
 
-    /// Loss (and, with `gradients`, the parameters' grads) of `batch` scaled windows on the engine,
-    /// read where they are (no copy), against the scaled `targets`.
-    private func run(batch b: Int, gradients: Bool, windows: UnsafePointer<Float>, targets: Four<UnsafePointer<Float>>) -> Float {
+    /// Loss (and, with `gradients`, the gradient in `self.gradients`) of `batch` scaled windows on the
+    /// engine, read where they are (no copy), against the scaled `targets`, divided by `divisor` windows.
+    private func run(batch b: Int, normalisedBy divisor: Int, gradients: Bool,
+                     windows: UnsafePointer<Float>, targets: Four<UnsafePointer<Float>>) -> Float {
         let e = engine(batch: b)
         e.forward(batch: b, windows: windows)
-        let loss = e.loss(targets: targets, batch: b, weights: config.loss, gradients: gradients)
+        let loss = e.loss(targets: targets, batch: b, normalisedBy: divisor, weights: config.loss, gradients: gradients)
         if gradients {
-            NetworkEngine.prepareGradients(parameters)
+            e.zeroGradients()
             e.backward(batch: b)
         }
         return loss
@@ -56,8 +65,9 @@ public final class TrainingStep {
         precondition(mixture.shape.count == 3 && Array(mixture.shape.dropFirst()) == network.inputShape
                      && targets.count == 4 && targets.allSatisfy { $0.count == mixture.count },
                      "TrainingStep: mixture \(mixture.shape) must be (B, \(network.inputShape)) with 4 targets of its size")
+        let b = mixture.shape[0]
         return mixture.data.withUnsafeBufferPointer { x in
-            withData(targets) { y in run(batch: mixture.shape[0], gradients: gradients, windows: x.baseAddress!, targets: y) }
+            withData(targets) { y in run(batch: b, normalisedBy: b, gradients: gradients, windows: x.baseAddress!, targets: y) }
         }
     }
 
@@ -67,19 +77,26 @@ public final class TrainingStep {
     private var scaled = Batch(capacity: 1, length: 1, bins: 1)
 
     /// One Adadelta step on the batch; returns the loss before the update.
+    ///
+    /// Data-parallel: `batch` is this rank's shard of a global batch of `globalBatch` windows, its loss
+    /// is divided by `globalBatch`, and `reduce` must replace the flat gradient and the loss after it
+    /// (`network.parameterCount` + 1 Floats) by their sums over the ranks (one allreduce): every rank
+    /// then steps with the global batch's gradient and returns its loss. Alone, nothing is reduced.
     @discardableResult
-    public func step(_ batch: Batch) -> Float {
-        let loss = run(batch, gradients: true)
-        optimizer.step(parameters)
-        return loss
+    public func step(_ batch: Batch, globalBatch: Int? = nil,
+                     reduce: (UnsafeMutableBufferPointer<Float>) -> Void = { _ in }) -> Float {
+        reduction[network.parameterCount] = run(batch, normalisedBy: globalBatch ?? batch.count, gradients: true)
+        reduce(reduction)
+        optimizer.step(parameters, gradients: reduction.baseAddress!)
+        return reduction[network.parameterCount]
     }
 
     /// The loss of the batch without gradients (validation).
-    public func loss(_ batch: Batch) -> Float { run(batch, gradients: false) }
+    public func loss(_ batch: Batch) -> Float { run(batch, normalisedBy: batch.count, gradients: false) }
 
-    private func run(_ batch: Batch, gradients: Bool) -> Float {
+    private func run(_ batch: Batch, normalisedBy divisor: Int, gradients: Bool) -> Float {
         let s = config.inputScale
-        guard s != 1 else { return run(unscaled: batch, gradients: gradients) }
+        guard s != 1 else { return run(unscaled: batch, normalisedBy: divisor, gradients: gradients) }
         if scaled.capacity < batch.count || scaled.length != batch.length || scaled.bins != batch.bins {
             scaled = Batch(capacity: batch.count, length: batch.length, bins: batch.bins)
         }
@@ -91,12 +108,14 @@ public final class TrainingStep {
                 if k == 0 { scale(&scaled.mixture) } else { scale(&scaled.sources[k - 1]) }
             }
         }
-        return run(unscaled: scaled, gradients: gradients)
+        return run(unscaled: scaled, normalisedBy: divisor, gradients: gradients)
     }
 
-    private func run(unscaled batch: Batch, gradients: Bool) -> Float {
+    private func run(unscaled batch: Batch, normalisedBy divisor: Int, gradients: Bool) -> Float {
         batch.mixture.withUnsafeBufferPointer { x in
-            withPointers(batch.sources) { y in run(batch: batch.count, gradients: gradients, windows: x.baseAddress!, targets: y) }
+            withPointers(batch.sources) { y in
+                run(batch: batch.count, normalisedBy: divisor, gradients: gradients, windows: x.baseAddress!, targets: y)
+            }
         }
     }
 
@@ -129,7 +148,11 @@ public final class TrainingStep {
     /// Gradients of the loss on one batch, left in the parameters' `grad`; returns the loss.
     @discardableResult
     public func computeGradients(mixture: Tensor, targets: [Tensor]) -> Float {
-        if useEngine { return run(mixture: mixture, targets: targets, gradients: true) }
+        if useEngine {
+            let loss = run(mixture: mixture, targets: targets, gradients: true)
+            engine!.copyGradientsToParameters()
+            return loss
+        }
         for p in parameters { p.zeroGrad() }
         let loss = forward(mixture: mixture, targets: targets).loss
         loss.backward()
@@ -139,8 +162,13 @@ public final class TrainingStep {
     /// One Adadelta step on the batch; returns the loss before the update.
     @discardableResult
     public func step(mixture: Tensor, targets: [Tensor]) -> Float {
-        let loss = computeGradients(mixture: mixture, targets: targets)
-        optimizer.step(parameters)
+        guard useEngine else {
+            let loss = computeGradients(mixture: mixture, targets: targets)
+            optimizer.step(parameters)
+            return loss
+        }
+        let loss = run(mixture: mixture, targets: targets, gradients: true)
+        optimizer.step(parameters, gradients: reduction.baseAddress!)
         return loss
     }
 

@@ -65,9 +65,12 @@ import Testing
                             weights: LossWeights(), gradients: true)
             } }
         } }
-        NetworkEngine.prepareGradients(network.parameters)
+        engine.zeroGradients()
         engine.backward(batch: b.count)
-        return (loss, masks, network.parameters.map { $0.grad! })
+        // The flat gradient holds the parameters one after the other, in `parameters` order.
+        let counts = network.parameters.map(\.count)
+        let offsets = counts.indices.map { counts[..<$0].reduce(0, +) }
+        return (loss, masks, zip(offsets, counts).map { Array(engine.gradients[$0..<($0 + $1)]) })
     }
 
     @Test(arguments: [("default", 1), ("default", 2), ("small", 1), ("small", 2)])

@@ -1,4 +1,5 @@
 import Autodiff
+import Data
 import Foundation
 import Network
 import Support
@@ -73,5 +74,67 @@ import Testing
             }
         }
         #expect(checked == 2 * 15 * 4)
+    }
+}
+
+/// The arithmetic data-parallel training rests on: each rank's shard of a global batch, its loss
+/// divided by the global batch, gives a gradient and a loss that sum over the shards to the batch's.
+@Suite struct ShardedStepTests {
+    /// Windows `range` of `batch` as a batch of their own.
+    static func shard(_ batch: Batch, _ range: Range<Int>) -> Batch {
+        var part = Batch(capacity: range.count, length: batch.length, bins: batch.bins)
+        part.count = range.count
+        let window = batch.length * batch.bins
+        let elements = (range.lowerBound * window)..<(range.upperBound * window)
+        part.mixture = Array(batch.mixture[elements])
+        for s in 0..<4 { part.sources[s] = Array(batch.sources[s][elements]) }
+        return part
+    }
+
+    /// The flat gradient and loss `step` hands to its reduction (before the update).
+    static func reduced(_ step: TrainingStep, _ batch: Batch, globalBatch: Int? = nil) -> [Float] {
+        var seen: [Float] = []
+        step.step(batch, globalBatch: globalBatch) { seen = Array($0) }
+        return seen
+    }
+
+    @Test func shardGradientsNormalisedByTheGlobalBatchSumToTheBatchGradient() {
+        let c = smallConfig()
+        let batch = randomBatch(c, count: 5, seed: 41)
+        func fresh() -> TrainingStep { TrainingStep(network: ChandnaNetwork(shape: c.model, seed: 42), config: c) }
+        let whole = Self.reduced(fresh(), batch)
+        let parts = [0..<2, 2..<5].map { Self.reduced(fresh(), Self.shard(batch, $0), globalBatch: 5) }
+        let sum = zip(parts[0], parts[1]).map { $0 + $1 }
+        let largest = whole.dropLast().map { Swift.abs($0) }.max()!
+        #expect(largest > 0)
+        let worst = zip(sum.dropLast(), whole.dropLast()).map { Swift.abs($0 - $1) }.max()!
+        #expect(worst <= 1e-5 * largest, "largest gradient difference \(worst) of \(largest)")
+        #expect(Swift.abs(sum.last! - whole.last!) <= 1e-5 * Swift.abs(whole.last!), "loss \(sum.last!) vs \(whole.last!)")
+    }
+
+    /// Two "ranks" in one process: the first one's reduction runs the second one's step, whose
+    /// reduction adds the two buffers and gives both the sum (what an allreduce does). After three
+    /// steps both hold the same weights as one process that stepped on the whole batches.
+    @Test func twoShardedStepsPerBatchTrainLikeOneStepOnTheBatch() {
+        let c = smallConfig()
+        func fresh() -> TrainingStep { TrainingStep(network: ChandnaNetwork(shape: c.model, seed: 43), config: c) }
+        let one = fresh(), first = fresh(), second = fresh()
+        for k in 0..<3 {
+            let batch = randomBatch(c, count: 4, seed: 50 + UInt64(k))
+            let wholeLoss = one.step(batch)
+            let loss = first.step(Self.shard(batch, 0..<1), globalBatch: 4) { a in
+                second.step(Self.shard(batch, 1..<4), globalBatch: 4) { b in
+                    for i in a.indices { a[i] += b[i] }
+                    b.update(from: a)
+                }
+            }
+            #expect(Swift.abs(loss - wholeLoss) <= 1e-5 * Swift.abs(wholeLoss), "step \(k + 1): loss \(loss) vs \(wholeLoss)")
+        }
+        for ((name, w), (p1, p2)) in zip(one.network.namedParameters, zip(first.network.parameters, second.network.parameters)) {
+            #expect(p1.data == p2.data, "\(name): the two ranks' weights differ")
+            let scale = w.data.map { Swift.abs($0) }.max()!
+            let worst = zip(p1.data, w.data).map { Swift.abs($0 - $1) }.max()!
+            #expect(worst <= 1e-5 * scale, "\(name): largest difference \(worst) of \(scale) after 3 steps")
+        }
     }
 }
