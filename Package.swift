@@ -41,8 +41,8 @@ let package = Package(
         .target(name: "Data", dependencies: ["Support", "Audio"]),
         // The run's settings (Configs/*.json), validated; ties the modules' settings together.
         .target(name: "Configuration", dependencies: ["Support", "Audio", "Network", "Data"]),
-        // The training loop, its step, its data and its log.
-        .target(name: "Training", dependencies: ["Support", "Autodiff", "HDF5", "Audio", "Network", "Data", "Configuration"]),
+        // The training loop, its step, its data and its log; data-parallel over the ranks of a job.
+        .target(name: "Training", dependencies: ["Support", "Autodiff", "HDF5", "Audio", "Network", "Data", "Configuration", "Distributed"]),
         // Separating songs with a trained model.
         .target(name: "Inference", dependencies: ["Support", "Autodiff", "Audio", "Network", "Configuration"]),
         // Scoring separations of a dataset split (model, ideal masks, mixture).
@@ -64,10 +64,10 @@ let package = Package(
         .testTarget(name: "NetworkTests", dependencies: ["TestHelpers", "Network", "Configuration", "Autodiff", "HDF5", "Support"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
         .testTarget(name: "DataTests", dependencies: ["TestHelpers", "Data", "Audio", "Support"]),
-        .testTarget(name: "TrainingTests", dependencies: ["TestHelpers", "Training", "Inference", "Configuration", "Network", "Data", "Autodiff", "Support"]),
+        .testTarget(name: "TrainingTests", dependencies: ["TestHelpers", "Training", "Inference", "Configuration", "Network", "Data", "Autodiff", "Support", "Distributed"]),
         .testTarget(name: "InferenceTests", dependencies: ["TestHelpers", "Inference", "Configuration", "Network", "Audio", "Autodiff", "Support"]),
         .testTarget(name: "EvaluationTests", dependencies: ["TestHelpers", "Evaluation", "Inference", "Configuration", "Network", "Data", "Audio", "Support"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot", "Support"]),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "CMPI"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "CMPI", "Network"]),
     ]
 )

@@ -150,6 +150,11 @@ public final class Block: @unchecked Sendable {
     /// Copies the windows' frames into the batch (mixture and sources), zeros where a window runs past
     /// its song's last frame, and sets `batch.count`.
     public func fill(_ batch: inout Batch, with windows: [WindowRef]) {
+        fill(&batch, with: windows[...])
+    }
+
+    /// The same for part of a batch's windows (a data-parallel rank's shard).
+    public func fill(_ batch: inout Batch, with windows: ArraySlice<WindowRef>) {
         precondition(windows.count <= batch.capacity, "Block.fill: \(windows.count) windows for a batch of capacity \(batch.capacity)")
         precondition(batch.length == windowLength && (songs.isEmpty || batch.bins == bins),
                      "Block.fill: batch of \(batch.length)×\(batch.bins) for windows of \(windowLength)×\(bins)")

@@ -71,7 +71,7 @@ public final class FeatureCache: @unchecked Sendable {
         guard !missing.isEmpty else { return }
         let bar = progress ? Support.Progress("features", total: missing.count, interval: 10) : nil
         let errors = ErrorList()
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, missing.count))
+        let workers = max(1, min(ResourceUsage.availableCores, missing.count))
         let next = Counter()
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while let i = next.take(below: missing.count) {

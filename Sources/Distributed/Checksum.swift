@@ -3,14 +3,16 @@
 /// differs from another in one value always has another checksum.
 /// Ranks that train data-parallel hold bit-identical weights; `Communicator.ranksAgree(on:)` compares
 /// this value across ranks.
-public func checksum(_ values: UnsafeBufferPointer<Float>) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+/// `continuing` chains buffers: the checksum of b after a is `checksum(b, continuing: checksum(a))`,
+/// the checksum of their concatenation.
+public func checksum(_ values: UnsafeBufferPointer<Float>, continuing start: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+    var hash = start
     for value in values {
         hash = (hash ^ UInt64(value.bitPattern)) &* 0x0000_0100_0000_01b3
     }
     return hash
 }
 
-public func checksum(_ values: [Float]) -> UInt64 {
-    values.withUnsafeBufferPointer { checksum($0) }
+public func checksum(_ values: [Float], continuing start: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+    values.withUnsafeBufferPointer { checksum($0, continuing: start) }
 }

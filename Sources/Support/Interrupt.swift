@@ -1,7 +1,9 @@
 import Foundation
 
-/// Ctrl-C handling: the first SIGINT/SIGTERM sets a flag that long loops poll (so they can
+/// Ctrl-C handling: the first SIGINT/SIGTERM/SIGUSR1 sets a flag that long loops poll (so they can
 /// checkpoint and stop cleanly); a second one removes pending temporary files and exits at once.
+/// SIGUSR1 is there for MPI jobs: `mpirun` passes it on to every rank at once, while it sends its
+/// own SIGTERM only a second after a Ctrl-C and SIGKILL a second after that.
 public enum Interrupt {
     nonisolated(unsafe) private static var flag: sig_atomic_t = 0
 
@@ -19,6 +21,7 @@ public enum Interrupt {
         }
         signal(SIGINT, handler)
         signal(SIGTERM, handler)
+        signal(SIGUSR1, handler)
     }
 
     /// For tests: simulate or clear a request.

@@ -32,6 +32,19 @@ public enum ResourceUsage {
         return usage.ru_minflt
     }
 
+    /// Cores this process may run on: its CPU affinity (the `Cpus_allowed` mask of /proc/self/status;
+    /// Swift's Glibc does not export sched_getaffinity), which `mpirun` narrows to one core per rank
+    /// when it binds ranks (its default for up to 2 ranks), `taskset` and Slurm to what they grant.
+    /// `activeProcessorCount` counts the machine's cores whatever the affinity.
+    public static var availableCores: Int {
+        let text = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) else {
+            return ProcessInfo.processInfo.activeProcessorCount
+        }
+        let bits = line.dropFirst("Cpus_allowed:".count).reduce(0) { $0 + (Int(String($1), radix: 16)?.nonzeroBitCount ?? 0) }
+        return max(1, min(bits, ProcessInfo.processInfo.activeProcessorCount))
+    }
+
     /// The 1-, 5- and 15-minute load averages (/proc/loadavg), as text ("?" where unknown).
     public static var loadAverage: String {
         ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3).joined(separator: " ")

@@ -1,6 +1,7 @@
 import Autodiff
 import Configuration
 import Data
+import Distributed
 import Foundation
 import Network
 import Support
@@ -20,6 +21,9 @@ public final class Trainer {
     public var showProgress = true
     /// Test hook: behave as if Ctrl-C arrived after this many batches of this invocation.
     public var stopAfterBatches: Int? = nil
+    /// The job's ranks: data-parallel training under `mpirun`/`srun` (`Cluster.join()`); one rank,
+    /// without MPI, by default.
+    public var ranks: any Communicator = LocalCommunicator()
 
     public var checkpointURL: URL { runDirectory.appendingPathComponent("latest.h5") }
     public var logURL: URL { runDirectory.appendingPathComponent("log.jsonl") }
@@ -33,13 +37,16 @@ public final class Trainer {
     static func shuffleSeed(_ seed: UInt64) -> UInt64 { seed ^ 0x5EED_0F_BA7C_4E5 }
 
     public func run() throws -> TrainOutcome {
-        let data = try TrainingData(config: config, showProgress: showProgress)
+        let parallel = DataParallel(ranks: ranks, config: config)
+        let data = try TrainingData(config: config, showProgress: showProgress && parallel.isRoot, ranks: ranks)
         let step = TrainingStep(network: ChandnaNetwork(shape: config.model, seed: config.seed), config: config)
         var rng = SeededGenerator(seed: Self.shuffleSeed(config.seed))
         var position = TrainingPosition()
         var log = try RunLog(url: logURL)
 
-        if !restart, FileManager.default.fileExists(atPath: checkpointURL.path) {
+        if !parallel.isRoot {
+            // The run folder is rank 0's: shareStart below gives this rank where to start.
+        } else if !restart, FileManager.default.fileExists(atPath: checkpointURL.path) {
             let checkpoint = try Checkpoint.load(checkpointURL)
             try step.network.load(checkpoint.layers, source: checkpointURL.path)
             try step.optimizer.load(checkpoint.optimizer, for: step.network, source: checkpointURL.path)
@@ -50,9 +57,11 @@ public final class Trainer {
         } else {
             try log.truncate(toLines: 0)
         }
+        parallel.shareStart(step, rng: &rng, position: &position)
 
         let s = config.schedule
         let blocks = data.blocks
+        try parallel.checkEveryRankHasWindows(blockWindows: blocks.indices.map { data.windows(block: $0) }, config: config)
         if position.repetition >= s.repetitions {
             note("Training is already complete (\(s.repetitions) repetitions of \(blocks.count) blocks); use --restart to train again.")
             return .alreadyComplete
@@ -64,14 +73,14 @@ public final class Trainer {
         let doneBatches = position.repetition * s.epochsPerBlock * batchesPerEpoch.reduce(0, +)
             + batchesPerEpoch[..<position.block].reduce(0, +) * s.epochsPerBlock
             + position.epoch * batchesPerEpoch[position.block] + position.batch
-        let progress = showProgress ? Progress("train", total: totalBatches) : nil
+        let progress = showProgress && parallel.isRoot ? Progress("train", total: totalBatches) : nil
         progress?.advance(by: doneBatches)
 
-        var batch = Batch(capacity: config.batchSize, length: config.model.frames, bins: config.model.bins)
         var batchesThisRun = 0
         let started = Date()
 
         func save(_ position: TrainingPosition, rngState: [UInt64]) throws {
+            guard parallel.isRoot else { return }
             var checkpoint = Checkpoint(layers: step.network.weights(), optimizer: step.optimizer.slots(for: step.network))
             checkpoint.position = position
             checkpoint.rngState = rngState
@@ -91,10 +100,9 @@ public final class Trainer {
                     var lossSum = resuming ? position.epochLossSum : 0
                     let firstBatch = resuming ? position.batch : 0
                     for b in firstBatch..<order.count {
-                        block.fill(&batch, with: order[b])
-                        let loss = step.step(batch)
+                        let loss = parallel.step(step, block: block, windows: order[b])
                         guard loss.isFinite else {
-                            throw CNNSepError("training diverged: the loss became \(loss) at repetition \(repetition + 1), block \(blockIndex + 1), epoch \(epoch + 1), batch \(b + 1); lower optimizer.learning_rate or input_scale")
+                            try parallel.failTogether(CNNSepError("training diverged: the loss became \(loss) at repetition \(repetition + 1), block \(blockIndex + 1), epoch \(epoch + 1), batch \(b + 1); lower optimizer.learning_rate or input_scale"))
                         }
                         lossSum += Double(loss)
                         position.step += 1
@@ -102,17 +110,20 @@ public final class Trainer {
                         let rate = Double(batchesThisRun * config.batchSize) / max(Date().timeIntervalSince(started), 1e-9)
                         progress?.advance(detail: String(format: "rep %d/%d block %d/%d epoch %d/%d loss %.4g %.0f win/s",
                             repetition + 1, s.repetitions, blockIndex + 1, blocks.count, epoch + 1, s.epochsPerBlock, loss, rate))
-                        let stopping = Interrupt.requested || (stopAfterBatches.map { batchesThisRun >= $0 } ?? false)
+                        let stopping = parallel.anyRequested(Interrupt.requested || (stopAfterBatches.map { batchesThisRun >= $0 } ?? false))
                         if stopping && b + 1 < order.count {
                             var here = position
                             (here.repetition, here.block, here.epoch, here.batch, here.epochLossSum) = (repetition, blockIndex, epoch, b + 1, lossSum)
                             try save(here, rngState: epochStart)
+                            parallel.waitForAll()
                             progress?.finish("interrupted")
                             note("Interrupted: checkpoint saved to \(checkpointURL.path); run the same command to resume.")
                             return .interrupted
                         }
                     }
-                    // End of epoch: log, then checkpoint (which records how many log lines it has seen).
+                    // End of epoch: check that the ranks agree, log, then checkpoint (which records how
+                    // many log lines it has seen).
+                    try parallel.checkRanksAgree(step, when: "after epoch \(epoch + 1) of block \(blockIndex + 1), repetition \(repetition + 1)")
                     let globalEpoch = (repetition * blocks.count + blockIndex) * s.epochsPerBlock + epoch + 1
                     var entry: [String: Any] = [
                         "repetition": repetition + 1, "block": blockIndex + 1, "epoch": epoch + 1,
@@ -120,18 +131,19 @@ public final class Trainer {
                         "loss": order.isEmpty ? 0 : lossSum / Double(order.count),
                     ]
                     if let validation = try data.validationLoss(step) { entry["val_loss"] = validation }
-                    try log.append(entry)
+                    if parallel.isRoot { try log.append(entry) }
 
                     var next = position
                     (next.repetition, next.block, next.epoch, next.batch, next.epochLossSum) = (repetition, blockIndex, epoch + 1, 0, 0)
                     if next.epoch == s.epochsPerBlock { (next.block, next.epoch) = (blockIndex + 1, 0) }
                     if next.block == blocks.count { (next.repetition, next.block) = (repetition + 1, 0) }
                     let last = globalEpoch == epochsTotal
-                    let stopping = Interrupt.requested || (stopAfterBatches.map { batchesThisRun >= $0 } ?? false)
+                    let stopping = parallel.anyRequested(Interrupt.requested || (stopAfterBatches.map { batchesThisRun >= $0 } ?? false))
                     if last || stopping || globalEpoch % config.checkpointEveryEpochs == 0 {
                         try save(next, rngState: rng.state)
                     }
                     if stopping && !last {
+                        parallel.waitForAll()
                         progress?.finish("interrupted")
                         note("Interrupted: checkpoint saved to \(checkpointURL.path); run the same command to resume.")
                         return .interrupted
@@ -146,7 +158,7 @@ public final class Trainer {
     }
 
     private func note(_ line: String) {
-        if showProgress { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        if showProgress && ranks.isRoot { FileHandle.standardError.write(Data((line + "\n").utf8)) }
     }
 }
 

@@ -2,6 +2,7 @@ import Audio
 import Autodiff
 import Configuration
 import Data
+import Distributed
 import Foundation
 import Network
 import Support
@@ -18,8 +19,13 @@ final class TrainingData {
     let stream: BlockStream
     private var validationBlock: Block?
 
-    init(config: Config, showProgress: Bool) throws {
+    /// The job's ranks (one, without mpirun): they share the building of missing cache entries and
+    /// the validation songs.
+    let ranks: any Communicator
+
+    init(config: Config, showProgress: Bool, ranks: any Communicator = LocalCommunicator()) throws {
         self.config = config
+        self.ranks = ranks
         let root = URL(fileURLWithPath: config.datasetRoot)
         guard FileManager.default.fileExists(atPath: root.path) else {
             throw CNNSepError("\(root.path): dataset folder does not exist (key 'dataset.root' of config '\(config.name)'; `cnnsep synth --out \(config.datasetRoot)` makes a demo set)")
@@ -39,7 +45,11 @@ final class TrainingData {
         training = train
         cache = FeatureCache(folder: config.cacheFolder.map { URL(fileURLWithPath: $0) } ?? FeatureCache.defaultFolder(for: dataset),
                              settings: config.features)
-        try cache.prepare(train + validation, progress: showProgress)
+        // Each rank builds every N-th missing entry, then all wait for each other. A rank that cannot
+        // see another's entries (a cache folder not shared between hosts) builds them when it needs them.
+        let all = train + validation
+        try cache.prepare(all.indices.filter { $0 % ranks.size == ranks.rank }.map { all[$0] }, progress: showProgress)
+        ranks.barrier()
         blocks = config.schedule.blocks(songCount: train.count)
         stream = BlockStream(cache: cache, songs: train, blocks: blocks,
                              windowLength: config.model.frames, windowHop: config.windowHop)
@@ -48,20 +58,28 @@ final class TrainingData {
     /// Block `index` of the schedule (waiting for the background load if needed).
     func block(at index: Int) throws -> Block { try stream.block(at: index) }
 
-    /// Batches in one epoch of block `index` (for progress and ETA).
-    func batchesPerEpoch(block index: Int) -> Int {
-        let windows = blocks[index].reduce(0) { sum, song in
+    /// Training windows in block `index`.
+    func windows(block index: Int) -> Int {
+        blocks[index].reduce(0) { sum, song in
             let frames = (try? cache.features(training[song]).frames) ?? 0
             return sum + windowStarts(frames: frames, length: config.model.frames, hop: config.windowHop).count
         }
-        return windows / config.batchSize      // the last partial batch is dropped (Block.batchOrder)
+    }
+
+    /// Batches in one epoch of block `index` (for progress and ETA).
+    func batchesPerEpoch(block index: Int) -> Int {
+        windows(block: index) / config.batchSize      // the last partial batch is dropped (Block.batchOrder)
     }
 
     /// Mean loss over all windows of the validation songs, in order, without gradients; nil when none.
+    /// With several ranks, rank r takes every N-th song (so it reads only those) and the sums of loss
+    /// and windows are added over the ranks: every rank gets the same value, equal to one process's
+    /// up to rounding.
     func validationLoss(_ step: TrainingStep) throws -> Double? {
         guard !validation.isEmpty else { return nil }
         if validationBlock == nil {
-            validationBlock = Block(range: 0..<validation.count, songs: try validation.map { try cache.features($0) },
+            let mine = validation.indices.filter { $0 % ranks.size == ranks.rank }.map { validation[$0] }
+            validationBlock = Block(range: 0..<mine.count, songs: try mine.map { try cache.features($0) },
                                     windowLength: config.model.frames, windowHop: config.model.frames)
         }
         let block = validationBlock!
@@ -73,6 +91,8 @@ final class TrainingData {
             sum += Double(step.loss(batch)) * Double(windows.count)
             count += windows.count
         }
-        return count > 0 ? sum / Double(count) : nil
+        var totals = [sum, Double(count)]
+        if ranks.size > 1 { ranks.allreduce(&totals, .sum) }
+        return totals[1] > 0 ? totals[0] / totals[1] : nil
     }
 }

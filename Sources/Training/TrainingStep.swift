@@ -3,6 +3,7 @@ import Configuration
 import Data
 import Foundation
 import Network
+import Support
 
 /// One optimisation step of the network on a batch: forward, masks, loss, backward, Adadelta.
 /// Shared by training, `cnnsep step`, `cnnsep forward` and the benchmarks.
@@ -14,9 +15,10 @@ public final class TrainingStep {
     public let optimizer: Adadelta
     public let config: Config
 
-    /// Threads for the engine (the decoders and the loss pass in two halves); 2 by default on a
-    /// machine with at least 2 cores. The arithmetic does not depend on it.
-    public var threads = min(2, ProcessInfo.processInfo.activeProcessorCount)
+    /// Threads for the engine (the decoders and the loss pass in two halves); 2 by default when this
+    /// process may use at least 2 cores (one for an MPI rank bound to a core). The arithmetic does
+    /// not depend on it.
+    public var threads = min(2, ResourceUsage.availableCores)
     /// Whether `computeGradients`, `step` and `loss` run on the engine (true) or on the tape.
     public var useEngine = true
     private let parameters: [Tensor]

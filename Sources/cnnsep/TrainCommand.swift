@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Foundation
 import Support
 import Training
@@ -9,7 +10,8 @@ struct Train: ParsableCommand {
         abstract: "Train the network as a config describes; running the same command again resumes.",
         discussion: """
         Checkpoints go to the run folder (default Checkpoints/<config name>/): latest.h5 after every epoch \
-        (schedule.checkpoint_every_epochs) and on Ctrl-C, with log.jsonl beside it (one line per epoch).
+        (schedule.checkpoint_every_epochs) and on Ctrl-C, with log.jsonl beside it (one line per epoch). \
+        Under mpirun/srun each rank computes its share of every batch (data-parallel); rank 0 writes the run folder.
         """)
 
     @Option(help: "Config: a path, or a name under Configs/ (dsd100, dsd100-original, demo).")
@@ -37,7 +39,11 @@ struct Train: ParsableCommand {
         if let seed { c.seed = seed }
         let trainer = Trainer(config: c, runDirectory: URL(fileURLWithPath: runDir ?? "Checkpoints/\(c.name)"))
         trainer.restart = restart
+        trainer.ranks = Cluster.join()  // data-parallel under mpirun/srun; a job of one otherwise
         Interrupt.install()
-        if try trainer.run() == .interrupted { throw ExitCode(130) }
+        if try trainer.run() == .interrupted {
+            Cluster.finish()  // every rank stops cleanly after rank 0 saved: nothing to abort
+            throw ExitCode(130)
+        }
     }
 }

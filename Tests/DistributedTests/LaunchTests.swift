@@ -49,6 +49,12 @@ import Testing
         #expect(checksum([-0.0]) == 0xaf63_bc73_0601_b7df)  // the same value, other bits: ranks differ
     }
 
+    @Test func aChainedChecksumIsTheChecksumOfTheConcatenation() {
+        let a: [Float] = [1.0, -2.5], b: [Float] = [0.0, 7.25, -0.0]
+        #expect(checksum(b, continuing: checksum(a)) == checksum(a + b))
+        #expect(checksum(a, continuing: checksum(b)) != checksum(a + b))
+    }
+
     @Test func oneChangedValueAnywhereChangesTheChecksum() {
         let weights = (0..<4096).map { Float($0).squareRoot() - 20 }
         let reference = checksum(weights)

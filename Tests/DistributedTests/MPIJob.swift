@@ -16,10 +16,11 @@ struct MPIJob {
     /// `swift test` builds the executable beside the test bundle.
     static let cnnsep = Bundle.main.bundleURL.appendingPathComponent("cnnsep")
 
-    /// `ranks: nil` runs cnnsep without mpirun. `watch` sees the standard output so far, every 50 ms,
-    /// until it returns true (to act on a running job, e.g. signal one rank).
-    static func run(ranks: Int?, _ arguments: [String], timeout: Double = 120,
-                    watch: ((String) -> Bool)? = nil) throws -> MPIJob {
+    /// `ranks: nil` runs cnnsep without mpirun. `watch` sees the standard output so far and the pid of
+    /// the launched process (mpirun), every 50 ms, until it returns true (to act on a running job,
+    /// e.g. signal one rank).
+    static func run(ranks: Int?, _ arguments: [String], mpirunOptions: [String] = [], timeout: Double = 120,
+                    watch: ((String, Int32) -> Bool)? = nil) throws -> MPIJob {
         guard FileManager.default.isExecutableFile(atPath: cnnsep.path) else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: cnnsep.path])
         }
@@ -27,7 +28,7 @@ struct MPIJob {
         var environment = ProcessInfo.processInfo.environment
         if let ranks {
             process.executableURL = mpirun
-            process.arguments = ["-q", "-np", "\(ranks)", "--oversubscribe", cnnsep.path] + arguments
+            process.arguments = ["-q", "-np", "\(ranks)", "--oversubscribe"] + mpirunOptions + [cnnsep.path] + arguments
             // CI runs as root, which mpirun refuses unless told twice.
             environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
             environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
@@ -51,7 +52,7 @@ struct MPIJob {
         let deadline = Date().addingTimeInterval(timeout)
         var watching = watch
         while process.isRunning && Date() < deadline {
-            if let watch = watching, watch((try? String(contentsOf: out, encoding: .utf8)) ?? "") { watching = nil }
+            if let watch = watching, watch((try? String(contentsOf: out, encoding: .utf8)) ?? "", process.processIdentifier) { watching = nil }
             usleep(50_000)
         }
         if process.isRunning {
@@ -63,5 +64,18 @@ struct MPIJob {
         return MPIJob(status: process.terminationStatus,
                       stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
                       stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    }
+
+    /// The pid of rank `rank` among the children of `mpirun` (its OMPI_COMM_WORLD_RANK), if it runs.
+    static func rankProcess(_ rank: Int, of mpirun: Int32) -> Int32? {
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap { Int32($0) } ?? []
+        return pids.first { pid in
+            // /proc/PID/stat: "pid (name) state ppid …"; the name may hold spaces, so read after the last ')'.
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")"),
+                  stat[stat.index(after: close)...].split(separator: " ").dropFirst().first.flatMap({ Int32($0) }) == mpirun,
+                  let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+            return environment.split(separator: 0).contains { Array($0) == Array("OMPI_COMM_WORLD_RANK=\(rank)".utf8) }
+        }
     }
 }

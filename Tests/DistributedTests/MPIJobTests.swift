@@ -38,7 +38,7 @@ struct MPIJobTests {
 
     /// SIGTERM reaches rank 1 only; rank 0 stops because the ranks agree once per step, and at the same step.
     @Test func anInterruptOfOneRankStopsEveryRankAtTheSameStep() throws {
-        let job = try MPIJob.run(ranks: 2, ["mpi-check", "--until-interrupted", "--count", "1000"], timeout: 30) { stdout in
+        let job = try MPIJob.run(ranks: 2, ["mpi-check", "--until-interrupted", "--count", "1000"], timeout: 30) { stdout, _ in
             let pids = stdout.split(separator: "\n").compactMap { line -> Int32? in
                 guard line.hasPrefix("rank 1 of 2 (pid ") else { return nil }
                 return Int32(line.dropFirst("rank 1 of 2 (pid ".count).prefix { $0.isNumber })

@@ -1,0 +1,127 @@
+import Configuration
+import Data
+import Distributed
+import Foundation
+import Network
+import Support
+
+/// Synchronous data-parallel training over the ranks of a job (`mpirun -np N cnnsep train`); with
+/// one rank (a process not started by `mpirun`/`srun`) every call below is the single-process
+/// behaviour and no MPI function is called.
+///
+/// Every rank runs the same schedule from the same generator, so all ranks cut the same global
+/// batches (`schedule.batch_size` windows, whatever N). Rank r computes the gradient of windows
+/// ⌊r·B/N⌋ ..< ⌊(r+1)·B/N⌋ of each batch of B windows: shards differ by at most one window when N
+/// does not divide B (32 windows on 3 ranks: 10, 11, 11). Each shard's loss is divided by B, so the
+/// shards' gradients sum to the batch's; one allreduce of the flat gradient (with the loss after it)
+/// gives every rank that sum, and every rank takes the same Adadelta step from it: the weights stay
+/// bit-identical on all ranks, which `checkRanksAgree` verifies once per epoch.
+///
+/// Only rank 0 reads or writes the run folder: it decides where training starts (`shareStart`) and
+/// alone writes the checkpoint and the log, so a distributed checkpoint is an ordinary one.
+final class DataParallel {
+    let ranks: any Communicator
+    /// This rank's shard of the current batch (capacity: the largest shard).
+    private var shard: Batch
+
+    var isRoot: Bool { ranks.isRoot }
+
+    init(ranks: any Communicator, config: Config) {
+        self.ranks = ranks
+        let largest = (config.batchSize + ranks.size - 1) / ranks.size
+        shard = Batch(capacity: max(largest, 1), length: config.model.frames, bins: config.model.bins)
+    }
+
+    /// The windows of a global batch of `count` that this rank computes.
+    func shard(of count: Int) -> Range<Int> {
+        let (r, n) = (ranks.rank, ranks.size)
+        return (r * count / n)..<((r + 1) * count / n)
+    }
+
+    /// Refuses a job with more ranks than some global batch has windows (a rank would have none):
+    /// batches hold `schedule.batch_size` windows, or all of a block's when it has fewer than that
+    /// (`blockWindows`: the windows of each block).
+    func checkEveryRankHasWindows(blockWindows: [Int], config: Config) throws {
+        let n = ranks.size, b = config.batchSize
+        if b < n {
+            try failTogether(CNNSepError("config '\(config.name)': \(n) ranks for a global batch of \(b) window\(b == 1 ? "" : "s") (key 'schedule.batch_size'): launch at most \(b) ranks, or raise schedule.batch_size"))
+        }
+        if let i = blockWindows.indices.first(where: { blockWindows[$0] > 0 && blockWindows[$0] < n }) {
+            let w = blockWindows[i]
+            try failTogether(CNNSepError("config '\(config.name)': block \(i + 1) has only \(w) window\(w == 1 ? "" : "s"), fewer than the \(n) ranks, so its one batch cannot give every rank a window: launch at most \(w) ranks, or put more or longer songs in a block"))
+        }
+    }
+
+    /// One synchronous step on the global batch `windows` of `block`: this rank's shard, then the
+    /// allreduce, then Adadelta. Returns the global batch's loss (the same on every rank).
+    func step(_ step: TrainingStep, block: Block, windows: [WindowRef]) -> Float {
+        let mine = shard(of: windows.count)
+        block.fill(&shard, with: windows[mine])
+        return step.step(shard, globalBatch: windows.count) { buffer in
+            if ranks.size > 1 { ranks.allreduce(buffer, .sum) }
+        }
+    }
+
+    /// True on every rank when `local` is true on any (Ctrl-C/SIGTERM reached some rank): all ranks
+    /// stop at the same step. One 4-byte allreduce.
+    func anyRequested(_ local: Bool) -> Bool { ranks.anyRequested(local) }
+
+    /// Waits until every rank is here: ranks that stop wait for rank 0 to finish its checkpoint, so
+    /// that no rank's exit can end the job while rank 0 is still writing.
+    func waitForAll() { ranks.barrier() }
+
+    /// Throws, with one line from rank 0, when the ranks' weights or optimizer state differ (they
+    /// should be bit-identical: every rank applies the same reduced gradient). `when` says where.
+    func checkRanksAgree(_ step: TrainingStep, when: String) throws {
+        guard ranks.size > 1 else { return }
+        let value = Self.fingerprint(step)
+        if ranks.ranksAgree(on: value) { return }
+        var bytes = [UInt8](repeating: 0, count: 8)
+        withUnsafeBytes(of: value.littleEndian) { bytes = Array($0) }
+        let all = ranks.gather(bytes)?.map { $0.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) } }
+        let differing = all.map { values in values.indices.filter { values[$0] != values[0] }.map(String.init) } ?? []
+        try failTogether(CNNSepError("the ranks' weights differ \(when) (checksum of weights and optimizer state: rank\(differing.count == 1 ? "" : "s") \(differing.joined(separator: ", ")) differ\(differing.count == 1 ? "s" : "") from rank 0); stopped before logging or saving, so the run folder holds the last good checkpoint"))
+    }
+
+    /// FNV-1a over every weight and both Adadelta accumulators, in parameter order.
+    static func fingerprint(_ step: TrainingStep) -> UInt64 {
+        var hash = checksum([])
+        for p in step.network.parameters { hash = checksum(p.data, continuing: hash) }
+        for values in step.optimizer.squaredGradients + step.optimizer.squaredUpdates { hash = checksum(values, continuing: hash) }
+        return hash
+    }
+
+    /// For an error every rank meets at the same point: rank 0 throws it (its line ends the job, see
+    /// `Cluster.abortIfJoined`) and the other ranks wait for that instead of printing it too.
+    func failTogether(_ error: CNNSepError) throws -> Never {
+        if isRoot { throw error }
+        ranks.barrier()  // rank 0 never arrives: its abort ends this process
+        throw error
+    }
+
+    /// Rank 0's weights, optimizer state, generator and position on every rank (rank 0 has set them
+    /// from its checkpoint, or left them fresh): the other ranks never read the run folder.
+    func shareStart(_ step: TrainingStep, rng: inout SeededGenerator, position: inout TrainingPosition) {
+        guard ranks.size > 1 else { return }
+        let parameters = step.network.parameters
+        var values = parameters.flatMap(\.data) + step.optimizer.squaredGradients.joined() + step.optimizer.squaredUpdates.joined()
+        ranks.broadcast(&values)
+        var offset = 0
+        func take(_ count: Int) -> [Float] {
+            defer { offset += count }
+            return Array(values[offset..<(offset + count)])
+        }
+        for p in parameters { p.data = take(p.count) }
+        step.optimizer.squaredGradients = parameters.map { take($0.count) }
+        step.optimizer.squaredUpdates = parameters.map { take($0.count) }
+
+        let p = position
+        var words = rng.state + [p.repetition, p.block, p.epoch, p.batch, p.step].map { UInt64(bitPattern: Int64($0)) }
+            + [p.epochLossSum.bitPattern]
+        ranks.broadcast(&words)
+        rng = SeededGenerator(state: Array(words[0..<4]))
+        let n = words[4..<9].map { Int(Int64(bitPattern: $0)) }
+        position = TrainingPosition(repetition: n[0], block: n[1], epoch: n[2], batch: n[3], step: n[4],
+                                    epochLossSum: Double(bitPattern: words[9]))
+    }
+}
