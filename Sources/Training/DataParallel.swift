@@ -19,14 +19,17 @@ import Support
 ///
 /// Only rank 0 reads or writes the run folder: it decides where training starts (`shareStart`) and
 /// alone writes the checkpoint and the log, so a distributed checkpoint is an ordinary one.
-final class DataParallel {
-    let ranks: any Communicator
+public final class DataParallel {
+    public let ranks: any Communicator
     /// This rank's shard of the current batch (capacity: the largest shard).
     private var shard: Batch
+    /// Seconds spent in the gradient allreduce so far, waiting for the other ranks included
+    /// (`bench distributed` reports it).
+    public private(set) var reductionSeconds = 0.0
 
     var isRoot: Bool { ranks.isRoot }
 
-    init(ranks: any Communicator, config: Config) {
+    public init(ranks: any Communicator, config: Config) {
         self.ranks = ranks
         let largest = (config.batchSize + ranks.size - 1) / ranks.size
         shard = Batch(capacity: max(largest, 1), length: config.model.frames, bins: config.model.bins)
@@ -54,17 +57,20 @@ final class DataParallel {
 
     /// One synchronous step on the global batch `windows` of `block`: this rank's shard, then the
     /// allreduce, then Adadelta. Returns the global batch's loss (the same on every rank).
-    func step(_ step: TrainingStep, block: Block, windows: [WindowRef]) -> Float {
+    public func step(_ step: TrainingStep, block: Block, windows: [WindowRef]) -> Float {
         let mine = shard(of: windows.count)
         block.fill(&shard, with: windows[mine])
         return step.step(shard, globalBatch: windows.count) { buffer in
-            if ranks.size > 1 { ranks.allreduce(buffer, .sum) }
+            guard ranks.size > 1 else { return }
+            let start = DispatchTime.now().uptimeNanoseconds
+            ranks.allreduce(buffer, .sum)
+            reductionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
         }
     }
 
     /// True on every rank when `local` is true on any (Ctrl-C/SIGTERM reached some rank): all ranks
     /// stop at the same step. One 4-byte allreduce.
-    func anyRequested(_ local: Bool) -> Bool { ranks.anyRequested(local) }
+    public func anyRequested(_ local: Bool) -> Bool { ranks.anyRequested(local) }
 
     /// Waits until every rank is here: ranks that stop wait for rank 0 to finish its checkpoint, so
     /// that no rank's exit can end the job while rank 0 is still writing.
