@@ -16,3 +16,9 @@ public func checksum(_ values: UnsafeBufferPointer<Float>, continuing start: UIn
 public func checksum(_ values: [Float], continuing start: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
     values.withUnsafeBufferPointer { checksum($0, continuing: start) }
 }
+
+/// FNV-1a over bytes (the standard 64-bit hash): for comparing what ranks read, such as a config or
+/// a list of songs.
+public func checksum(bytes: [UInt8], continuing start: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+    bytes.reduce(start) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
+}

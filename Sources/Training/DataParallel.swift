@@ -79,14 +79,32 @@ public final class DataParallel {
     /// Throws, with one line from rank 0, when the ranks' weights or optimizer state differ (they
     /// should be bit-identical: every rank applies the same reduced gradient). `when` says where.
     func checkRanksAgree(_ step: TrainingStep, when: String) throws {
-        guard ranks.size > 1 else { return }
-        let value = Self.fingerprint(step)
-        if ranks.ranksAgree(on: value) { return }
-        var bytes = [UInt8](repeating: 0, count: 8)
-        withUnsafeBytes(of: value.littleEndian) { bytes = Array($0) }
+        try requireAgreement(on: Self.fingerprint(step)) {
+            "the ranks' weights differ \(when) (checksum of weights and optimizer state: \($0) from rank 0); stopped before logging or saving, so the run folder holds the last good checkpoint"
+        }
+    }
+
+    /// Throws, with one line from rank 0, when some rank read another config (its name and cache
+    /// folder aside) or another dataset (song names, windows per block) than rank 0: such ranks
+    /// would cut other batches, or call the collectives in another order and hang.
+    func checkSameRun(config: Config, songs: [String], blockWindows: [Int]) throws {
+        var settings = config
+        (settings.name, settings.cacheFolder) = ("", nil)
+        let text = ([settings.json()] + songs + [blockWindows.map(String.init).joined(separator: " ")]).joined(separator: "\n")
+        try requireAgreement(on: checksum(bytes: Array(text.utf8))) {
+            "\($0) from rank 0 in the config or the dataset (song names, windows per block): every host needs the same config and the same songs at dataset.root"
+        }
+    }
+
+    /// Throws `problem("rank 2 differs")` (naming every rank whose `value` is not rank 0's) from
+    /// rank 0, the others waiting for its abort, unless all ranks passed the same value.
+    private func requireAgreement(on value: UInt64, _ problem: (String) -> String) throws {
+        guard ranks.size > 1, !ranks.ranksAgree(on: value) else { return }
+        let bytes = withUnsafeBytes(of: value.littleEndian) { Array($0) }
         let all = ranks.gather(bytes)?.map { $0.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) } }
-        let differing = all.map { values in values.indices.filter { values[$0] != values[0] }.map(String.init) } ?? []
-        try failTogether(CNNSepError("the ranks' weights differ \(when) (checksum of weights and optimizer state: rank\(differing.count == 1 ? "" : "s") \(differing.joined(separator: ", ")) differ\(differing.count == 1 ? "s" : "") from rank 0); stopped before logging or saving, so the run folder holds the last good checkpoint"))
+        let differing = all.map { values in values.indices.filter { values[$0] != values[0] } } ?? []
+        let names = differing.map(String.init).joined(separator: ", ")
+        try failTogether(CNNSepError(problem(differing.count == 1 ? "rank \(names) differs" : "ranks \(names) differ")))
     }
 
     /// FNV-1a over every weight and both Adadelta accumulators, in parameter order.

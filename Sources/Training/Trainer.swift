@@ -43,6 +43,9 @@ public final class Trainer {
         var rng = SeededGenerator(seed: Self.shuffleSeed(config.seed))
         var position = TrainingPosition()
         var log = try RunLog(url: logURL)
+        let blockWindows = data.blocks.indices.map { data.windows(block: $0) }
+        try parallel.checkSameRun(config: config, songs: (data.training + data.validation).map(\.name), blockWindows: blockWindows)
+        try parallel.checkEveryRankHasWindows(blockWindows: blockWindows, config: config)
 
         if !parallel.isRoot {
             // The run folder is rank 0's: shareStart below gives this rank where to start.
@@ -61,7 +64,6 @@ public final class Trainer {
 
         let s = config.schedule
         let blocks = data.blocks
-        try parallel.checkEveryRankHasWindows(blockWindows: blocks.indices.map { data.windows(block: $0) }, config: config)
         if position.repetition >= s.repetitions {
             note("Training is already complete (\(s.repetitions) repetitions of \(blocks.count) blocks); use --restart to train again.")
             return .alreadyComplete

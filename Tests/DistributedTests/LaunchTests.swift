@@ -49,6 +49,14 @@ import Testing
         #expect(checksum([-0.0]) == 0xaf63_bc73_0601_b7df)  // the same value, other bits: ranks differ
     }
 
+    /// The published FNV-1a 64-bit test vectors (also what Python's loop above gives for bytes).
+    @Test func theBytesChecksumIsFNV1a() {
+        #expect(checksum(bytes: []) == 0xcbf2_9ce4_8422_2325)
+        #expect(checksum(bytes: Array("a".utf8)) == 0xaf63_dc4c_8601_ec8c)
+        #expect(checksum(bytes: Array("foobar".utf8)) == 0x8594_4171_f739_67e8)
+        #expect(checksum(bytes: Array("bar".utf8), continuing: checksum(bytes: Array("foo".utf8))) == 0x8594_4171_f739_67e8)
+    }
+
     @Test func aChainedChecksumIsTheChecksumOfTheConcatenation() {
         let a: [Float] = [1.0, -2.5], b: [Float] = [0.0, 7.25, -0.0]
         #expect(checksum(b, continuing: checksum(a)) == checksum(a + b))

@@ -6,22 +6,25 @@ import Testing
 /// dataset, against `cnnsep train` in one process: the runs the issue asks to be equal.
 @Suite(.enabled(if: MPIJob.mpirun != nil, "mpirun not found: install openmpi-bin (make deps)"))
 struct TrainingJobTests {
-    /// A dataset of `songs` synthetic songs of 0.2 s and a config file in a fresh folder.
+    /// A dataset of `songs` synthetic songs of 0.2 s and a config file in a fresh folder; the last
+    /// `validation` songs are held out for the validation loss.
     struct Setup {
         let folder: URL
         let config: URL
         func run(_ name: String) -> URL { folder.appendingPathComponent(name) }
     }
 
-    static func setup(_ name: String = #function, songs: Int, schedule: String) throws -> Setup {
+    static func setup(_ name: String = #function, songs: Int, validation: Int = 0, schedule: String) throws -> Setup {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cnnsep-mpi-\(name.filter(\.isLetter))-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let data = folder.appendingPathComponent("data")
         let synth = try MPIJob.run(ranks: nil, ["synth", "--out", data.path, "--dev", "\(songs)", "--test", "0", "--seconds", "0.2"])
         #expect(synth.status == 0, "synth: \(synth.stderr)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("Mixtures/Dev").path).sorted()
+        let held = names.suffix(validation).map { "\"\($0)\"" }.joined(separator: ", ")
         let config = folder.appendingPathComponent("tiny.json")
         try Data("""
-            { "dataset": { "root": "\(data.path)" },
+            { "dataset": { "root": "\(data.path)", "validation_songs": [\(held)] },
               "audio": { "window_length": 16, "hop": 4 }, "input_scale": 0.05,
               "model": { "frames": 6, "t1": 1, "f1": 9, "n1": 3, "t2": 3, "f2": 1, "n2": 2, "dense": 4 },
               "schedule": \(schedule) }
@@ -57,10 +60,11 @@ struct TrainingJobTests {
     }
 
     /// One block of one song (368 windows of T = 6), one epoch of batches of 121 windows: 3 steps.
-    /// 2 ranks compute shards of 60 and 61 windows, 3 ranks 40, 40 and 41.
+    /// 2 ranks compute shards of 60 and 61 windows, 3 ranks 40, 40 and 41. Two more songs are held
+    /// out: one validation song for each of ranks 0 and 1 (none for rank 2).
     @Test(arguments: [2, 3])
     func ranksTrainLikeOneProcessWithTheSameGlobalBatch(ranks: Int) throws {
-        let s = try Self.setup(songs: 1, schedule: """
+        let s = try Self.setup(songs: 3, validation: 2, schedule: """
             { "block_size": 1, "block_hop": 1, "repetitions": 1, "epochs_per_block": 1, "batch_size": 121, "window_hop": 6 }
             """)
         defer { try? FileManager.default.removeItem(at: s.folder) }
@@ -76,12 +80,15 @@ struct TrainingJobTests {
                 #expect(scale > 0 && worst <= 1e-5 * scale, "\(r.name) \(what): largest difference \(worst) of \(scale) after 3 steps")
             }
         }
-        // The logged epoch loss is the global batches' (summed shard losses), not one shard's.
-        func loss(_ log: String) -> Double? {
-            (try? JSONSerialization.jsonObject(with: Data(log.utf8)) as? [String: Any])?["loss"] as? Double
+        // The logged epoch loss is the global batches' (summed shard losses), not one shard's, and
+        // the validation loss covers every validation song, whichever rank computed it.
+        for key in ["loss", "val_loss"] {
+            func value(_ log: String) -> Double? {
+                (try? JSONSerialization.jsonObject(with: Data(log.utf8)) as? [String: Any])?[key] as? Double
+            }
+            let (a, b) = (value(try Self.log(s, "one")), value(try Self.log(s, "many")))
+            #expect(a != nil && b != nil && Swift.abs(a! - b!) <= 1e-5 * Swift.abs(a!), "\(key) \(String(describing: a)) vs \(String(describing: b))")
         }
-        let (a, b) = (loss(try Self.log(s, "one")), loss(try Self.log(s, "many")))
-        #expect(a != nil && b != nil && Swift.abs(a! - b!) <= 1e-5 * Swift.abs(a!), "loss \(String(describing: a)) vs \(String(describing: b))")
     }
 
     /// Three songs in two blocks, 3 epochs each, 2 repetitions: 276 steps of 32 windows. SIGTERM
@@ -131,6 +138,22 @@ struct TrainingJobTests {
         }
         let info = try MPIJob.run(ranks: nil, ["info", s.run("cut").appendingPathComponent("latest.h5").path])
         #expect(info.status == 0 && info.stdout.contains("vertical_convolution"), "info: \(info.stderr)")
+    }
+
+    /// mpirun's two-program form gives rank 1 another config: refused before training, not a hang.
+    @Test func ranksWithDifferentConfigsAreRefused() throws {
+        let s = try Self.setup(songs: 1, schedule: """
+            { "block_size": 1, "block_hop": 1, "repetitions": 1, "epochs_per_block": 1, "batch_size": 8, "window_hop": 6 }
+            """)
+        defer { try? FileManager.default.removeItem(at: s.folder) }
+        let other = s.folder.appendingPathComponent("other.json")
+        try Data(try String(contentsOf: s.config, encoding: .utf8).replacingOccurrences(of: "\"batch_size\": 8", with: "\"batch_size\": 9").utf8).write(to: other)
+        let run = s.run("run").path
+        let job = try MPIJob.run(ranks: 1, ["train", "--config", s.config.path, "--run-dir", run,
+                                            ":", "-np", "1", MPIJob.cnnsep.path, "train", "--config", other.path, "--run-dir", run], timeout: 60)
+        #expect(job.status != 0)
+        #expect(Self.errors(job) == ["error: rank 0: rank 1 differs from rank 0 in the config or the dataset (song names, windows per block): every host needs the same config and the same songs at dataset.root"],
+                "\(job.stderr)")
     }
 
     @Test func moreRanksThanAGlobalBatchHasWindowsIsRefusedWithOneLine() throws {

@@ -7,23 +7,24 @@ import TestHelpers
 import Testing
 @testable import Training
 
-/// Rank `rank` of a job of `size` whose other ranks are simulated: they hold `peerChecksum` (the
-/// collectives combine it with this rank's values as MPI would) and never fail.
+/// Rank `rank` of a job of `size` whose other ranks are simulated: in agreement checks they hold
+/// `peerChecksum` (the collectives combine it with this rank's values as MPI would), or this rank's
+/// own value when it is nil; they never fail.
 final class SimulatedRanks: Communicator, @unchecked Sendable {
     let rank: Int, size: Int
-    var peerChecksum: UInt64 = 0
+    var peerChecksum: UInt64?
     init(rank: Int, size: Int) { (self.rank, self.size) = (rank, size) }
     func barrier() {}
     func allreduce<T: ReducibleScalar>(_ values: UnsafeMutableBufferPointer<T>, _ reduction: Reduction) {
         // ranksAgree's [checksum, ~checksum] under max: the other ranks contribute [peer, ~peer].
-        guard reduction == .max, T.self == UInt64.self, values.count == 2 else { return }
+        guard reduction == .max, T.self == UInt64.self, values.count == 2, let peerChecksum else { return }
         let peer = [peerChecksum, ~peerChecksum] as! [T]
         for i in 0..<2 { values[i] = Swift.max(values[i], peer[i]) }
     }
     func broadcastRaw(_ bytes: UnsafeMutableRawBufferPointer) {}
     func gather(_ bytes: [UInt8]) -> [[UInt8]]? {
         guard rank == 0 else { return nil }
-        let peer = withUnsafeBytes(of: peerChecksum.littleEndian) { Array($0) }
+        let peer = peerChecksum.map { value in withUnsafeBytes(of: value.littleEndian) { Array($0) } } ?? bytes
         return [bytes] + Array(repeating: peer, count: size - 1)
     }
     func fail(_ message: String) -> Never { fatalError(message) }
@@ -58,6 +59,16 @@ final class SimulatedRanks: Communicator, @unchecked Sendable {
         step.network.globalDense.kernel.data[5] = step.network.globalDense.kernel.data[5].nextUp
         let message = errorMessage { try parallel.checkRanksAgree(step, when: "after epoch 2") }
         #expect(message == "the ranks' weights differ after epoch 2 (checksum of weights and optimizer state: ranks 1, 2 differ from rank 0); stopped before logging or saving, so the run folder holds the last good checkpoint")
+    }
+
+    @Test func aRankThatReadAnotherConfigOrDatasetIsNamed() throws {
+        let c = smallConfig()
+        let ranks = SimulatedRanks(rank: 0, size: 2)
+        let parallel = DataParallel(ranks: ranks, config: c)
+        try parallel.checkSameRun(config: c, songs: ["a", "b"], blockWindows: [10])
+        ranks.peerChecksum = 42
+        #expect(errorMessage { try parallel.checkSameRun(config: c, songs: ["a", "b"], blockWindows: [10]) }
+                == "rank 1 differs from rank 0 in the config or the dataset (song names, windows per block): every host needs the same config and the same songs at dataset.root")
     }
 
     /// The optimizer state is part of the fingerprint: ranks whose weights agree but whose
