@@ -23,6 +23,7 @@ let package = Package(
         systemLibrary("CHDF5", pkgConfig: "hdf5", apt: "libhdf5-dev"),
         systemLibrary("CSampleRate", pkgConfig: "samplerate", apt: "libsamplerate0-dev"),
         systemLibrary("CCairo", pkgConfig: "cairo", apt: "libcairo2-dev"),
+        systemLibrary("CFluidSynth", pkgConfig: "fluidsynth", apt: "libfluidsynth-dev"),
 
         // Errors, atomic file writes, progress display, JSON helpers: shared by every module.
         .target(name: "Support"),
@@ -31,7 +32,7 @@ let package = Package(
         // Audio files, resampling, STFT, metrics; knows nothing about networks.
         .target(name: "Audio", dependencies: ["Support", "CBLAS", "CFFTW", "CSndFile", "CSampleRate"]),
         // Model, loss, optimizer, data, training, checkpoints, separation.
-        .target(name: "Separation", dependencies: ["Support", "Autodiff", "Audio", "CHDF5", "CBLAS"]),
+        .target(name: "Separation", dependencies: ["Support", "Autodiff", "Audio", "CHDF5", "CBLAS", "CFluidSynth"]),
         // Figures (spectrograms, masks, curves) drawn with cairo.
         .target(name: "Plot", dependencies: ["Support", "CCairo"], exclude: ["make_colormaps.py"]),
         .executableTarget(name: "cnnsep", dependencies: [
