@@ -6,26 +6,32 @@ import Support
 ///
 /// Each part gets a synth of its own, created afresh with fixed settings (one core, no threads), so a
 /// part's audio depends on its events alone: a reused synth keeps reverb and chorus state and does
-/// not give the same samples twice (measured: `fluid_synth_system_reset` is not enough). Creating a
-/// synth is cheap because one keeper synth per SoundFont stays loaded for the life of the process:
-/// fluidsynth's sample cache then shares the 140 MB of samples and a further load only parses the
-/// preset headers (about 30–80 ms for FluidR3_GM instead of 0.4–0.8 s).
+/// not give the same samples twice (measured: `fluid_synth_system_reset` is not enough). Loading the
+/// SoundFont is what costs (0.4–0.8 s for FluidR3_GM; 30–80 ms more per load even when fluidsynth's
+/// sample cache shares the samples), so fresh synths borrow an already loaded SoundFont from a pool
+/// (`fluid_synth_add_sfont`, removed again before the synth is deleted): one load per thread that
+/// renders at the same time. Playing does not change a loaded SoundFont (samples are loaded whole,
+/// not on demand), so which one a part borrows does not change its audio.
 enum FluidRenderer {
     /// Debian's `fluid-soundfont-gm`.
     static let defaultSoundFont = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 
     /// Fails with a one-line error unless `path` is a SoundFont fluidsynth loads; then keeps it loaded.
     static func prepare(soundFont path: String) throws {
-        try keepers.keep(path)
+        pool.give(try pool.take(path))
     }
 
     /// The stereo audio (`[left, right]`, `frames` samples each) of `events` played from silence.
     static func render(_ events: [MIDIEvent], frames: Int, sampleRate: Int, soundFont path: String) throws -> [[Float]] {
-        try keepers.keep(path)
+        let loaded = try pool.take(path)
+        defer { pool.give(loaded) }
         let synth = try Synth(sampleRate: sampleRate)
-        defer { synth.close() }
-        let font = fluid_synth_sfload(synth.synth, path, 0)
-        guard font != FLUID_FAILED else { throw CNNSepError("\(path): fluidsynth could not load this SoundFont") }
+        let font = fluid_synth_add_sfont(synth.synth, loaded.font)
+        defer {
+            fluid_synth_remove_sfont(synth.synth, loaded.font)
+            synth.close()
+        }
+        guard font != FLUID_FAILED else { throw CNNSepError("\(path): fluidsynth could not use this SoundFont") }
         var left = [Float](repeating: 0, count: frames), right = [Float](repeating: 0, count: frames)
         // Stable order: events at the same sample keep the composer's order (program before notes).
         let ordered = events.enumerated().sorted { ($0.element.sample, $0.offset) < ($1.element.sample, $1.offset) }.map(\.element)
@@ -52,7 +58,7 @@ enum FluidRenderer {
     }
 
     /// One fluidsynth instance with the settings every render uses.
-    private struct Synth {
+    fileprivate struct Synth {
         let settings: OpaquePointer
         let synth: OpaquePointer
 
@@ -100,16 +106,34 @@ enum FluidRenderer {
         for level in [FLUID_ERR, FLUID_WARN, FLUID_INFO, FLUID_DBG] { fluid_set_log_function(Int32(level.rawValue), nil, nil) }
     }()
 
-    private static let keepers = Keepers()
+    private static let pool = FontPool()
 
-    /// The keeper synths, one per SoundFont path, created on first use and never freed.
-    private final class Keepers: @unchecked Sendable {
-        private var loaded: Set<String> = []
+    /// A SoundFont loaded by a holder synth that only keeps it alive.
+    fileprivate final class LoadedFont: @unchecked Sendable {
+        let path: String
+        let holder: Synth
+        let font: OpaquePointer
+
+        init(path: String, holder: Synth, font: OpaquePointer) {
+            self.path = path
+            self.holder = holder
+            self.font = font
+        }
+    }
+
+    /// Loaded SoundFonts not in use, by path; created on demand and never freed.
+    private final class FontPool: @unchecked Sendable {
+        private var free: [String: [LoadedFont]] = [:]
         private let lock = NSLock()
 
-        func keep(_ path: String) throws {
-            lock.lock(); defer { lock.unlock() }
-            if loaded.contains(path) { return }
+        func give(_ loaded: LoadedFont) {
+            lock.lock(); free[loaded.path, default: []].append(loaded); lock.unlock()
+        }
+
+        func take(_ path: String) throws -> LoadedFont {
+            lock.lock()
+            if let loaded = free[path]?.popLast() { lock.unlock(); return loaded }
+            lock.unlock()
             guard FileManager.default.isReadableFile(atPath: path) else {
                 throw CNNSepError("\(path): SoundFont not found (install it with `apt-get install fluid-soundfont-gm`, or pass --soundfont FILE)")
             }
@@ -119,12 +143,13 @@ enum FluidRenderer {
             guard let header, header.count == 12, header.prefix(4) == Data("RIFF".utf8), header.suffix(4) == Data("sfbk".utf8) else {
                 throw CNNSepError("\(path): not a SoundFont 2 file (no RIFF sfbk header)")
             }
-            let keeper = try Synth(sampleRate: 44100)
-            guard fluid_synth_sfload(keeper.synth, path, 0) != FLUID_FAILED else {
-                keeper.close()
+            let holder = try Synth(sampleRate: 44100)
+            let id = fluid_synth_sfload(holder.synth, path, 0)
+            guard id != FLUID_FAILED, let font = fluid_synth_get_sfont_by_id(holder.synth, id) else {
+                holder.close()
                 throw CNNSepError("\(path): not a SoundFont fluidsynth can load")
             }
-            loaded.insert(path)
+            return LoadedFont(path: path, holder: holder, font: font)
         }
     }
 }
