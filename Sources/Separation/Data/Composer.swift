@@ -80,7 +80,7 @@ enum Composer {
         var events = main.events
         if role != .pad && rng.nextInt(below: 20) < 9 {
             var pad = PartWriter(timeline: plan.timeline, channel: 2)
-            pad.program([48, 49, 50, 89, 16, 52][rng.nextInt(below: 6)])
+            pad.program([48, 49, 50, 89, 16, 88][rng.nextInt(below: 6)])   // no choir: voices belong to "vocals"
             mix(&pad, pan: 64, reverb: 60, chorus: 30)
             let under = Layer(plan: plan, role: .pad, center: center + 5, sevenths: false, rng: &rng)
             for bar in 0..<plan.bars where plan.active[2][bar] && plan.section(bar: bar).kind.energy > 0.5 {
