@@ -26,6 +26,7 @@ let package = Package(
         systemLibrary("CSampleRate", pkgConfig: "samplerate", apt: "libsamplerate0-dev"),
         systemLibrary("CCairo", pkgConfig: "cairo", apt: "libcairo2-dev"),
         systemLibrary("CMPI", pkgConfig: "ompi-c", apt: "libopenmpi-dev"),
+        systemLibrary("CFluidSynth", pkgConfig: "fluidsynth", apt: "libfluidsynth-dev"),
 
         // Errors, atomic file writes, progress, interrupts, the seeded generator, the stem list.
         .target(name: "Support"),
@@ -38,7 +39,7 @@ let package = Package(
         // Layers, the Chandna network, its loss, Adadelta, the preallocated engine, checkpoint files.
         .target(name: "Network", dependencies: ["Support", "Autodiff", "HDF5", "CBLAS"]),
         // Datasets, the feature cache, blocks and batches of training windows, the demo synthesizer.
-        .target(name: "Data", dependencies: ["Support", "Audio"]),
+        .target(name: "Data", dependencies: ["Support", "Audio", "CFluidSynth"]),
         // The run's settings (Configs/*.json), validated; ties the modules' settings together.
         .target(name: "Configuration", dependencies: ["Support", "Audio", "Network", "Data"]),
         // The training loop, its step, its data and its log.
