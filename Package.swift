@@ -22,6 +22,7 @@ let package = Package(
         systemLibrary("CSndFile", pkgConfig: "sndfile", apt: "libsndfile1-dev"),
         systemLibrary("CHDF5", pkgConfig: "hdf5", apt: "libhdf5-dev"),
         systemLibrary("CSampleRate", pkgConfig: "samplerate", apt: "libsamplerate0-dev"),
+        systemLibrary("CSoxr", pkgConfig: "soxr", apt: "libsoxr-dev"),
         systemLibrary("CCairo", pkgConfig: "cairo", apt: "libcairo2-dev"),
 
         // Errors, atomic file writes, progress display, JSON helpers: shared by every module.
@@ -29,13 +30,13 @@ let package = Package(
         // Tensors and reverse-mode autodiff on BLAS; knows nothing about audio.
         .target(name: "Autodiff", dependencies: ["CBLAS"]),
         // Audio files, resampling, STFT, metrics; knows nothing about networks.
-        .target(name: "Audio", dependencies: ["Support", "CBLAS", "CFFTW", "CSndFile", "CSampleRate"]),
+        .target(name: "Audio", dependencies: ["Support", "CBLAS", "CFFTW", "CSndFile", "CSoxr"]),
         // Model, loss, optimizer, data, training, checkpoints, separation.
         .target(name: "Separation", dependencies: ["Support", "Autodiff", "Audio", "CHDF5", "CBLAS"]),
         // Figures (spectrograms, masks, curves) drawn with cairo.
         .target(name: "Plot", dependencies: ["Support", "CCairo"], exclude: ["make_colormaps.py"]),
         .executableTarget(name: "cnnsep", dependencies: [
-            "Support", "Autodiff", "Audio", "Separation", "Plot", "CBLAS",
+            "Support", "Autodiff", "Audio", "Separation", "Plot", "CBLAS", "CSampleRate",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

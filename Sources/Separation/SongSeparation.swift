@@ -84,13 +84,16 @@ extension Separator {
     }
 
     /// A song at another rate: converted to the model's rate while it is read, separated, and each
-    /// stem converted back as it comes out, so memory stays bounded here too.
+    /// stem converted back as it comes out, so memory stays bounded here too. "other" is delivered
+    /// with empty channels: the caller makes it at the input's rate (input minus the other three).
     func separateResampled(_ input: URL, info: AudioInfo, deliver: ([[[Float]]]) throws -> Void, progress: Support.Progress?) throws {
         let modelRate = config.features.sampleRate
         let length = Resampler.outputCount(info.frameCount, from: info.sampleRate, to: modelRate)
         let reader = try AudioFileReader(input)
         let up = try StreamingResampler(from: info.sampleRate, to: modelRate, channelCount: info.channelCount)
-        let down = try (0..<4).map { _ in try StreamingResampler(from: modelRate, to: info.sampleRate, channelCount: info.channelCount) }
+        let other = sourceNames.firstIndex(of: "other")!
+        let converted = (0..<4).filter { $0 != other }
+        let down = try converted.map { _ in try StreamingResampler(from: modelRate, to: info.sampleRate, channelCount: info.channelCount) }
         // Converted input kept from `start` on: the separator asks for ranges that only move forward.
         var kept = [[Float]](repeating: [], count: info.channelCount)
         var start = 0, ended = false
@@ -113,19 +116,19 @@ extension Separator {
         try separate(length: length, channelCount: info.channelCount, read: read, emit: { stems in
             separated += stems[0][0].count
             let last = separated == length
-            var back = [[[Float]]](repeating: [], count: 4)
-            // The four conversions are independent; the best converter is slow enough to share the cores.
+            var back = [[[Float]]](repeating: [[Float]](repeating: [], count: info.channelCount), count: 4)
+            // The three conversions are independent: they share the cores.
             var failure: Error?
             let lock = NSLock()
-            DispatchQueue.concurrentPerform(iterations: 4) { s in
+            DispatchQueue.concurrentPerform(iterations: converted.count) { i in
                 do {
-                    let converted = try down[s].process(stems[s], last: last)
-                    lock.lock(); back[s] = converted; lock.unlock()
+                    let result = try down[i].process(stems[converted[i]], last: last)
+                    lock.lock(); back[converted[i]] = result; lock.unlock()
                 } catch { lock.lock(); failure = error; lock.unlock() }
             }
             if let failure { throw failure }
             try deliver(back)
-        }, remainder: sourceNames.firstIndex(of: "other"),
+        }, remainder: other,
            progress: { done, total in progress?.advance(by: done * 100 / total - (progress?.done ?? 0)) })
     }
 }
