@@ -21,7 +21,6 @@ let package = Package(
         systemLibrary("CFFTW", pkgConfig: "fftw3f", apt: "libfftw3-dev"),
         systemLibrary("CSndFile", pkgConfig: "sndfile", apt: "libsndfile1-dev"),
         systemLibrary("CHDF5", pkgConfig: "hdf5", apt: "libhdf5-dev"),
-        systemLibrary("CSampleRate", pkgConfig: "samplerate", apt: "libsamplerate0-dev"),
         systemLibrary("CSoxr", pkgConfig: "soxr", apt: "libsoxr-dev"),
         systemLibrary("CCairo", pkgConfig: "cairo", apt: "libcairo2-dev"),
 
@@ -36,7 +35,7 @@ let package = Package(
         // Figures (spectrograms, masks, curves) drawn with cairo.
         .target(name: "Plot", dependencies: ["Support", "CCairo"], exclude: ["make_colormaps.py"]),
         .executableTarget(name: "cnnsep", dependencies: [
-            "Support", "Autodiff", "Audio", "Separation", "Plot", "CBLAS", "CSampleRate",
+            "Support", "Autodiff", "Audio", "Separation", "Plot", "CBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -1,17 +1,16 @@
 import ArgumentParser
 import Audio
-import CSampleRate
 import Foundation
 import Support
 
-/// `cnnsep bench resample`: per-channel real-time factor of the resampler's recipes (and of
-/// libsamplerate's SRC_SINC_BEST_QUALITY, the converter it replaced) on the same signal in the same
-/// run. The converters take turns, round after round, so load changes hit them all alike; the
+/// `cnnsep bench resample`: per-channel real-time factor of the resampler's recipes on the same
+/// signal in the same run (commit 8586079 also timed libsamplerate's SRC_SINC_BEST_QUALITY, the
+/// converter libsoxr replaced: BENCHMARKS.md, Audio). The converters take turns, round after round, so load changes hit them all alike; the
 /// fastest round of each is reported.
 struct BenchResample: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resample",
-        abstract: "Per-channel real-time factor of each resampler recipe (and libsamplerate's best) for 48↔44.1 kHz and 8↔44.1 kHz.")
+        abstract: "Per-channel real-time factor of each resampler recipe for 48↔44.1 kHz and 8↔44.1 kHz.")
 
     @Option(help: "Seconds of mono noise converted per measurement.") var seconds = 60.0
     @Option(help: "Rounds (the fastest of each converter is reported).") var rounds = 3
@@ -39,7 +38,6 @@ struct BenchResample: ParsableCommand {
             }
             return out
         }))
-        converters.append(("libsamplerate SRC_SINC_BEST_QUALITY", libsamplerateBest))
 
         print("bench resample: \(seconds) s of mono noise per conversion, fastest of \(rounds) rounds, load \(loadAverage())")
         let pairs = [(48000, 44100), (44100, 48000), (8000, 44100), (44100, 8000)]
@@ -67,25 +65,5 @@ struct BenchResample: ParsableCommand {
         print("load at the end \(loadAverage())")
         result["load_average"] = loadAverage()
         if let json { try writeJSON(result, to: json) }
-    }
-
-    /// The converter `Resampler` used before libsoxr: one src_simple call over the whole signal.
-    func libsamplerateBest(_ x: [Float], from: Int, to: Int) throws -> [Float] {
-        let count = Resampler.outputCount(x.count, from: from, to: to)
-        var y = [Float](repeating: 0, count: count + 64)
-        let status: Int32 = x.withUnsafeBufferPointer { inp in
-            y.withUnsafeMutableBufferPointer { out in
-                var data = SRC_DATA()
-                data.data_in = inp.baseAddress
-                data.data_out = out.baseAddress
-                data.input_frames = x.count
-                data.output_frames = out.count
-                data.src_ratio = Double(to) / Double(from)
-                data.end_of_input = 1
-                return src_simple(&data, Int32(SRC_SINC_BEST_QUALITY), 1)
-            }
-        }
-        guard status == 0 else { throw CNNSepError("bench resample: libsamplerate failed (\(String(cString: src_strerror(status))))") }
-        return Array(y[0..<count])
     }
 }
