@@ -4,7 +4,7 @@ import Foundation
 import Support
 
 /// `cnnsep bench resample`: per-channel real-time factor of the resampler's recipes on the same
-/// signal in the same run (commit 8586079 also timed libsamplerate's SRC_SINC_BEST_QUALITY, the
+/// signal in the same run (commits 8586079–2427d4f also timed libsamplerate's SRC_SINC_BEST_QUALITY, the
 /// converter libsoxr replaced: BENCHMARKS.md, Audio). The converters take turns, round after round, so load changes hit them all alike; the
 /// fastest round of each is reported.
 struct BenchResample: ParsableCommand {
