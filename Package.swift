@@ -23,7 +23,7 @@ let package = Package(
         systemLibrary("CFFTW", pkgConfig: "fftw3f", apt: "libfftw3-dev"),
         systemLibrary("CSndFile", pkgConfig: "sndfile", apt: "libsndfile1-dev"),
         systemLibrary("CHDF5", pkgConfig: "hdf5", apt: "libhdf5-dev"),
-        systemLibrary("CSampleRate", pkgConfig: "samplerate", apt: "libsamplerate0-dev"),
+        systemLibrary("CSoxr", pkgConfig: "soxr", apt: "libsoxr-dev"),
         systemLibrary("CCairo", pkgConfig: "cairo", apt: "libcairo2-dev"),
         systemLibrary("CMPI", pkgConfig: "ompi-c", apt: "libopenmpi-dev"),
         systemLibrary("CFluidSynth", pkgConfig: "fluidsynth", apt: "libfluidsynth-dev"),
@@ -35,7 +35,7 @@ let package = Package(
         // A small safe wrapper over the HDF5 C library.
         .target(name: "HDF5", dependencies: ["Support", "CHDF5"]),
         // Audio files, resampling, STFT, metrics; knows nothing about networks.
-        .target(name: "Audio", dependencies: ["Support", "CBLAS", "CFFTW", "CSndFile", "CSampleRate"]),
+        .target(name: "Audio", dependencies: ["Support", "CBLAS", "CFFTW", "CSndFile", "CSoxr"]),
         // Layers, the Chandna network, its loss, Adadelta, the preallocated engine, checkpoint files.
         .target(name: "Network", dependencies: ["Support", "Autodiff", "HDF5", "CBLAS"]),
         // Datasets, the feature cache, blocks and batches of training windows, the demo synthesizer.
