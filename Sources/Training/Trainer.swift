@@ -33,6 +33,12 @@ public final class Trainer {
     static func shuffleSeed(_ seed: UInt64) -> UInt64 { seed ^ 0x5EED_0F_BA7C_4E5 }
 
     public func run() throws -> TrainOutcome {
+        // One process per run folder: a second one would write every epoch twice.
+        let lock = try FolderLock(runDirectory, hint: "wait for it to finish, or train in another --run-dir")
+        defer { lock.release() }
+        // Only we write here now: temporaries of ours whose process is gone are stale.
+        let stale = AtomicFile.removeStaleTemporaries(in: runDirectory)
+        if !stale.isEmpty { note("Removed \(stale.count) stale temporary file\(stale.count == 1 ? "" : "s") from \(runDirectory.path)") }
         let data = try TrainingData(config: config, showProgress: showProgress)
         let step = TrainingStep(network: ChandnaNetwork(shape: config.model, seed: config.seed), config: config)
         var rng = SeededGenerator(seed: Self.shuffleSeed(config.seed))

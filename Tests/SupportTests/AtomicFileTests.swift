@@ -55,3 +55,18 @@ struct AtomicFileTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).count == 2)
     }
 }
+
+@Suite("FolderLockTests")
+struct FolderLockTests {
+    @Test("a folder's lock is exclusive (the refusal names the holder's pid) and free again once released")
+    func exclusive() throws {
+        let folder = try scratchFolder("lock").appendingPathComponent("run")
+        defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
+        let held = try FolderLock(folder, hint: "use another --run-dir")   // creates the folder
+        let refused = #expect(throws: CNNSepError.self) { _ = try FolderLock(folder, hint: "use another --run-dir") }
+        #expect(refused?.message == "\(folder.path): in use by another cnnsep process (pid \(getpid())); use another --run-dir")
+        held.release()
+        let again = try FolderLock(folder, hint: "")
+        again.release()
+    }
+}

@@ -130,3 +130,45 @@ import Data
         #expect(x == y)
     }
 }
+
+/// Faults around the run folder: a second process, stale temporaries.
+@Suite(.serialized) struct RunFolderTests {
+    @Test func aSecondTrainOnTheSameRunFolderIsRefusedNamingTheHolder() throws {
+        let (folder, c) = try tinyTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("tiny.json")
+        try Data(c.json().utf8).write(to: config)
+        let run = folder.appendingPathComponent("run")
+        try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        // This process holds the run folder's lock, as a running `cnnsep train` does.
+        let lock = open(run.appendingPathComponent(".lock").path, O_RDWR | O_CREAT, 0o644)
+        defer { close(lock) }
+        try #require(lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0)
+        let pid = "\(getpid())\n"
+        _ = pid.withCString { write(lock, $0, strlen($0)) }
+
+        let second = try runCNNSep(["train", "--config", config.path, "--run-dir", run.path], in: folder)
+        #expect(second.status == 1 && !second.crashed, "\(second)")
+        #expect(second.errorLines.count == 1 && second.standardError.contains("pid \(getpid())"), "\(second)")
+        #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("latest.h5").path))
+    }
+
+    @Test func staleTemporariesInTheRunFolderAreRemoved() throws {
+        let (folder, base) = try tinyTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var c = base
+        c.schedule = Schedule(blockSize: 3, blockHop: 3, repetitions: 1, epochsPerBlock: 1)
+        let run = folder.appendingPathComponent("run")
+        try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/true")
+        try process.run()
+        process.waitUntilExit()
+        let stale = run.appendingPathComponent(".latest.h5.\(process.processIdentifier).12345.tmp")
+        try Data(count: 1000).write(to: stale)
+        let trainer = Trainer(config: c, runDirectory: run)
+        trainer.showProgress = false
+        #expect(try trainer.run() == .finished)
+        #expect(!FileManager.default.fileExists(atPath: stale.path))
+    }
+}
