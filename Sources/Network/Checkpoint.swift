@@ -78,7 +78,8 @@ public struct TrainingPosition: Codable, Equatable {
 ///     /optimizer_weights/<layer>/<kernel|bias>/accumulated_delta   float32, E[Δ²], the variable's shape
 ///     /training                           attributes (int64): repetition, block, epoch, batch, step
 ///                                         (0-based, the next batch to run), log_lines (lines of the
-///                                         run's log this checkpoint has seen); each part absent if unset
+///                                         run's log this checkpoint has seen), log (those lines, a
+///                                         UTF-8 string); each part absent if unset
 ///     /training/rng_state                 uint64 (4,), xoshiro256** state of SeededGenerator
 ///     /training/epoch_loss_sum            float64 scalar, the summed loss of the current epoch's batches so far
 ///
@@ -98,6 +99,9 @@ public struct Checkpoint: Equatable {
     public var configJSON: String?
     /// How many lines of the run's log this checkpoint has seen (for exact resume).
     public var logLines: Int?
+    /// Those lines themselves (log.jsonl as of this checkpoint), so the log can be rebuilt from the
+    /// checkpoint when the file is lost, damaged, or from a restart that never saved.
+    public var log: String?
 
     /// The layout version this code writes and the newest it reads.
     public static let formatVersion: Int64 = 1
@@ -106,13 +110,14 @@ public struct Checkpoint: Equatable {
     static let backend = "tensorflow"
 
     public init(layers: [LayerWeights], optimizer: [String: AdadeltaSlots] = [:], position: TrainingPosition? = nil,
-                rngState: [UInt64]? = nil, configJSON: String? = nil, logLines: Int? = nil) {
+                rngState: [UInt64]? = nil, configJSON: String? = nil, logLines: Int? = nil, log: String? = nil) {
         self.layers = layers
         self.optimizer = optimizer
         self.position = position
         self.rngState = rngState
         self.configJSON = configJSON
         self.logLines = logLines
+        self.log = log
     }
 
     /// The weights of layer `name`, if present.
@@ -173,7 +178,7 @@ public struct Checkpoint: Equatable {
             }
         }
 
-        if position != nil || rngState != nil || logLines != nil {
+        if position != nil || rngState != nil || logLines != nil || log != nil {
             try file.createGroup("/training")
         }
         if let position {
@@ -184,6 +189,9 @@ public struct Checkpoint: Equatable {
         }
         if let logLines {
             try file.setAttribute("log_lines", Int64(logLines), at: "/training")
+        }
+        if let log {
+            try file.setAttribute("log", log, at: "/training")
         }
         if let rngState {
             try file.write(rngState, shape: [rngState.count], at: "/training/rng_state")
@@ -331,6 +339,7 @@ public struct Checkpoint: Equatable {
             }
         }
         checkpoint.logLines = try count("log_lines")
+        checkpoint.log = try file.stringAttribute("log", at: "/training")
         if file.exists("/training/rng_state") {
             let state = try file.readUInt64s(at: "/training/rng_state")
             guard state.shape == [4], state.data != [0, 0, 0, 0] else {

@@ -43,7 +43,7 @@ public final class Trainer {
         let step = TrainingStep(network: ChandnaNetwork(shape: config.model, seed: config.seed), config: config)
         var rng = SeededGenerator(seed: Self.shuffleSeed(config.seed))
         var position = TrainingPosition()
-        var log = try RunLog(url: logURL)
+        var log = RunLog(newRunAt: logURL)
 
         if !restart, FileManager.default.fileExists(atPath: checkpointURL.path) {
             let checkpoint = try Checkpoint.load(checkpointURL)
@@ -51,10 +51,8 @@ public final class Trainer {
             try step.optimizer.load(checkpoint.optimizer, for: step.network, source: checkpointURL.path)
             position = checkpoint.position ?? TrainingPosition()
             if let state = checkpoint.rngState { rng = SeededGenerator(state: state) }
-            try log.truncate(toLines: checkpoint.logLines ?? 0)
+            log = try RunLog(resuming: logURL, from: checkpoint)
             note("Resuming from \(checkpointURL.path) at repetition \(position.repetition + 1), block \(position.block + 1), epoch \(position.epoch + 1), batch \(position.batch + 1)")
-        } else {
-            try log.truncate(toLines: 0)
         }
 
         let s = config.schedule
@@ -82,8 +80,10 @@ public final class Trainer {
             checkpoint.position = position
             checkpoint.rngState = rngState
             checkpoint.configJSON = config.json()
-            checkpoint.logLines = log.lines
+            checkpoint.logLines = log.lines.count
+            checkpoint.log = log.text
             try checkpoint.save(to: checkpointURL)
+            try log.checkpointSaved()
         }
 
         for repetition in position.repetition..<s.repetitions {
@@ -157,38 +157,68 @@ public final class Trainer {
 }
 
 /// The run's JSON-lines log: one object per epoch, keys sorted so that a resumed run writes the
-/// same bytes as an uninterrupted one.
+/// same bytes as an uninterrupted one. Kept in memory and rewritten atomically after every epoch.
+/// Every checkpoint stores the lines it has seen, so the checkpoint is the record: on resume
+/// log.jsonl is rebuilt from it (dropping epochs logged after it, repairing a damaged file). A new
+/// run (fresh, or `--restart`) writes nothing until its first checkpoint is saved, so until then the
+/// previous run's log and checkpoint stay as they were.
 struct RunLog {
     let url: URL
-    private(set) var lines: Int
+    private(set) var lines: [String]
+    /// True until the run's first checkpoint is saved.
+    private(set) var deferred: Bool
 
-    init(url: URL) throws {
+    /// A new run's empty log.
+    init(newRunAt url: URL) {
         self.url = url
-        let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
-        lines = text.split(separator: "\n", omittingEmptySubsequences: true).count
+        lines = []
+        deferred = true
     }
 
-    /// Keeps the first `count` lines (the ones the checkpoint has seen), atomically.
-    mutating func truncate(toLines count: Int) throws {
-        let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
-        let kept = text.split(separator: "\n", omittingEmptySubsequences: true).prefix(count)
-        try AtomicFile.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: url)
-        lines = kept.count
+    /// The log as of `checkpoint`: the lines it holds or, for a checkpoint that holds only their
+    /// count, that many lines of the file. log.jsonl is rewritten if it says anything else.
+    init(resuming url: URL, from checkpoint: Checkpoint) throws {
+        self.url = url
+        deferred = false
+        if let stored = checkpoint.log {
+            lines = stored.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        } else {
+            lines = Array(try Self.readLines(url).prefix(checkpoint.logLines ?? 0))
+        }
+        // Only to skip a needless rewrite: a file that cannot be read is replaced all the same.
+        if (try? Data(contentsOf: url)) != Data(text.utf8) { try write() }
     }
+
+    /// The lines of log.jsonl (none if it does not exist); a file that cannot be read is an error,
+    /// never an empty log.
+    static func readLines(_ url: URL) throws -> [String] {
+        guard FileManager.default.fileExists(atPath: url.path) else { return [] }
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw CNNSepError("\(url.path): cannot read the training log (\(error.localizedDescription))")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw CNNSepError("\(url.path): the training log is not UTF-8 text; move it away to resume without it")
+        }
+        return text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+    }
+
+    var text: String { lines.map { $0 + "\n" }.joined() }
 
     mutating func append(_ entry: [String: Any]) throws {
-        let data = try JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]) + Data("\n".utf8)
-        let handle: FileHandle
-        do { handle = try FileHandle(forWritingTo: url) } catch {
-            throw CNNSepError("\(url.path): cannot append to the training log (\(error.localizedDescription))")
-        }
-        defer { try? handle.close() }
-        do {
-            try handle.seekToEnd()
-            try handle.write(contentsOf: data)
-        } catch {
-            throw CNNSepError("\(url.path): cannot append to the training log (\(error.localizedDescription))")
-        }
-        lines += 1
+        let data = try JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys])
+        lines.append(String(decoding: data, as: UTF8.self))
+        if !deferred { try write() }
+    }
+
+    /// Call after every checkpoint save: a new run's log goes to disk from its first one on.
+    mutating func checkpointSaved() throws {
+        guard deferred else { return }
+        deferred = false
+        try write()
+    }
+
+    private func write() throws {
+        try AtomicFile.write(Data(text.utf8), to: url)
     }
 }

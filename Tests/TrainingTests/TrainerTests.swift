@@ -172,3 +172,67 @@ import Data
         #expect(!FileManager.default.fileExists(atPath: stale.path))
     }
 }
+
+/// The run's log and checkpoint are never lost: a restart keeps the old run until the new one has
+/// saved, and a log that cannot be read is rebuilt from the checkpoint, never emptied.
+@Suite(.serialized) struct RunLogTests {
+    func train(_ c: Config, in run: URL, stopAfter: Int? = nil, restart: Bool = false) throws -> TrainOutcome {
+        let trainer = Trainer(config: c, runDirectory: run)
+        trainer.showProgress = false
+        trainer.stopAfterBatches = stopAfter
+        trainer.restart = restart
+        return try trainer.run()
+    }
+
+    @Test func aRestartThatFailsBeforeItsFirstSaveLeavesTheOldRunIntact() throws {
+        let (folder, c) = try tinyTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = folder.appendingPathComponent("run")
+        #expect(try train(c, in: run) == .finished)
+        let log = try Data(contentsOf: run.appendingPathComponent("log.jsonl"))
+        let checkpoint = try Data(contentsOf: run.appendingPathComponent("latest.h5"))
+        try #require(!log.isEmpty && checkpoint.count > 4096)
+        let config = folder.appendingPathComponent("tiny.json")
+        try Data(c.json().utf8).write(to: config)
+
+        // The restarted run cannot write its checkpoint (a file-size limit below its size): it stops
+        // with an error before its first save, as if it had been killed there.
+        let restarted = try runCNNSep(["train", "--config", config.path, "--run-dir", run.path, "--restart"], in: folder,
+                                      fileSizeLimitKB: checkpoint.count / 2048)
+        #expect(restarted.status == 1 && !restarted.crashed, "\(restarted)")
+        #expect(try Data(contentsOf: run.appendingPathComponent("log.jsonl")) == log)
+        #expect(try Data(contentsOf: run.appendingPathComponent("latest.h5")) == checkpoint)
+    }
+
+    @Test func aLogThatCannotBeReadIsRebuiltFromTheCheckpointNotEmptied() throws {
+        let (folder, c) = try tinyTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let straight = folder.appendingPathComponent("straight")
+        #expect(try train(c, in: straight) == .finished)
+        let expected = try String(contentsOf: straight.appendingPathComponent("log.jsonl"), encoding: .utf8)
+
+        let run = folder.appendingPathComponent("run")
+        let batches = try TrainingData(config: c, showProgress: false).batchesPerEpoch(block: 0)
+        #expect(try train(c, in: run, stopAfter: 2 * batches + 1) == .interrupted)
+        let logURL = run.appendingPathComponent("log.jsonl")
+        var damaged = try Data(contentsOf: logURL)
+        try #require(damaged.count > 10)
+        damaged[5] = 0xFF                           // not UTF-8 any more
+        try damaged.write(to: logURL)
+        #expect(try train(c, in: run) == .finished)
+        #expect(try String(contentsOf: logURL, encoding: .utf8) == expected)
+
+        // A checkpoint from before checkpoints held the log has only the line count: a log that
+        // cannot be read is then an error naming it, and stays as it is.
+        let old = folder.appendingPathComponent("old")
+        #expect(try train(c, in: old, stopAfter: 2 * batches + 1) == .interrupted)
+        let checkpointURL = old.appendingPathComponent("latest.h5")
+        var checkpoint = try Checkpoint.load(checkpointURL)
+        checkpoint.log = nil
+        try checkpoint.save(to: checkpointURL)
+        try damaged.write(to: old.appendingPathComponent("log.jsonl"))
+        let error = #expect(throws: CNNSepError.self) { try train(c, in: old) }
+        #expect(error?.message.contains(old.appendingPathComponent("log.jsonl").path) == true)
+        #expect(try Data(contentsOf: old.appendingPathComponent("log.jsonl")) == damaged)
+    }
+}
