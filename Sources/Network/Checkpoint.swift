@@ -79,7 +79,8 @@ public struct TrainingPosition: Codable, Equatable {
 ///     /training                           attributes (int64): repetition, block, epoch, batch, step
 ///                                         (0-based, the next batch to run), log_lines (lines of the
 ///                                         run's log this checkpoint has seen), log (those lines, a
-///                                         UTF-8 string); each part absent if unset
+///                                         UTF-8 string), songs (the training songs' names, a JSON
+///                                         list); each part absent if unset
 ///     /training/rng_state                 uint64 (4,), xoshiro256** state of SeededGenerator
 ///     /training/epoch_loss_sum            float64 scalar, the summed loss of the current epoch's batches so far
 ///
@@ -102,6 +103,8 @@ public struct Checkpoint: Equatable {
     /// Those lines themselves (log.jsonl as of this checkpoint), so the log can be rebuilt from the
     /// checkpoint when the file is lost, damaged, or from a restart that never saved.
     public var log: String?
+    /// The names of the songs the run trains on, in schedule order (a resume checks them).
+    public var trainingSongs: [String]?
 
     /// The layout version this code writes and the newest it reads.
     public static let formatVersion: Int64 = 1
@@ -178,7 +181,7 @@ public struct Checkpoint: Equatable {
             }
         }
 
-        if position != nil || rngState != nil || logLines != nil || log != nil {
+        if position != nil || rngState != nil || logLines != nil || log != nil || trainingSongs != nil {
             try file.createGroup("/training")
         }
         if let position {
@@ -192,6 +195,10 @@ public struct Checkpoint: Equatable {
         }
         if let log {
             try file.setAttribute("log", log, at: "/training")
+        }
+        if let trainingSongs {
+            let json = try JSONSerialization.data(withJSONObject: trainingSongs)
+            try file.setAttribute("songs", String(decoding: json, as: UTF8.self), at: "/training")
         }
         if let rngState {
             try file.write(rngState, shape: [rngState.count], at: "/training/rng_state")
@@ -340,6 +347,12 @@ public struct Checkpoint: Equatable {
         }
         checkpoint.logLines = try count("log_lines")
         checkpoint.log = try file.stringAttribute("log", at: "/training")
+        if let json = try file.stringAttribute("songs", at: "/training") {
+            guard let songs = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String] else {
+                throw CNNSepError("\(path): /training attribute songs is not a JSON list of song names")
+            }
+            checkpoint.trainingSongs = songs
+        }
         if file.exists("/training/rng_state") {
             let state = try file.readUInt64s(at: "/training/rng_state")
             guard state.shape == [4], state.data != [0, 0, 0, 0] else {

@@ -42,3 +42,16 @@ import Testing
         #expect(back == c)
     }
 }
+
+@Suite struct ConfigChangeTests {
+    @Test func changesAreListedByDottedKeyWithBothValues() {
+        let a = Config()
+        var b = a
+        b.batchSize = 64; b.inputScale = 0.001; b.maxSongs = 4; b.validationSongs = ["x"]; b.seed = 7
+        #expect(b.changes(since: a).map(\.description) == [
+            "dataset.max_songs null → 4", #"dataset.validation_songs [] → ["x"]"#,
+            "input_scale 1 → 0.001", "schedule.batch_size 32 → 64", "seed 2017 → 7",
+        ])
+        #expect(a.changes(since: a).isEmpty)
+    }
+}

@@ -97,6 +97,14 @@ import Data
         #expect(try train(c, in: run, stopAfter: 1) == .interrupted)
         var other = c
         other.model.n1 = 4
+        // The stored config says so first, naming the key.
+        let changed = #expect(throws: CNNSepError.self) { try train(other, in: run) }
+        #expect(changed?.message.contains("'model.n1' = 3, the config now says 4") == true)
+        // Without a stored config, the weights themselves do, naming the layer.
+        let url = run.appendingPathComponent("latest.h5")
+        var checkpoint = try Checkpoint.load(url)
+        checkpoint.configJSON = nil
+        try checkpoint.save(to: url)
         let error = #expect(throws: CNNSepError.self) { try train(other, in: run) }
         #expect(error?.message.contains("vertical_convolution") == true)
         #expect(error?.message.contains("different model") == true)
