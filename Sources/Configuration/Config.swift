@@ -132,7 +132,7 @@ extension Config {
                 try r.int(s, "window_hop", min: 1, max: 10_000) { c.windowHop = $0 }
                 try r.int(s, "checkpoint_every_epochs", min: 1, max: 1_000_000) { c.checkpointEveryEpochs = $0 }
             }
-            try r.int(o, "seed", min: 0, max: Int.max) { c.seed = UInt64($0) }
+            try r.seed(o, "seed") { c.seed = $0 }
             try r.string(o, "name") { c.name = $0 }   // informational; the file name wins on load
         }
         c.model.bins = c.features.windowLength / 2 + 1
@@ -251,6 +251,23 @@ struct ConfigReader {
         let i = n.intValue
         guard i >= min, i <= max else { throw fail(key, "expected an integer in \(min)...\(max), got \(i)") }
         set(i)
+    }
+
+    /// A seed: any UInt64, the range `train --seed` takes (JSON numbers up to 2⁶⁴ − 1 arrive exactly).
+    func seed(_ o: [String: Any], _ key: String, _ set: (UInt64) -> Void) throws {
+        guard let value = o[key] else { return }
+        let expected = "expected an integer in 0...\(UInt64.max), got \(Self.describe(value))"
+        guard let n = value as? NSNumber, !Self.isBool(n) else { throw fail(key, expected) }
+        switch String(cString: n.objCType) {
+        case "Q": set(n.uint64Value)
+        case "q", "l", "i", "s":
+            guard n.int64Value >= 0 else { throw fail(key, expected) }
+            set(UInt64(n.int64Value))
+        default:
+            let d = n.doubleValue
+            guard d == d.rounded(), d >= 0, d < 18_446_744_073_709_551_616.0 else { throw fail(key, expected) }
+            set(UInt64(d))
+        }
     }
 
     func optionalInt(_ o: [String: Any], _ key: String, min: Int, _ set: (Int?) -> Void) throws {

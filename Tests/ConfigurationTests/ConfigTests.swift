@@ -55,3 +55,29 @@ import Testing
         #expect(a.changes(since: a).isEmpty)
     }
 }
+
+@Suite struct SeedRangeTests {
+    func parse(_ json: String) throws -> Config { try Config.parse(Data(json.utf8), source: "x.json") }
+
+    /// `train --seed` takes any UInt64; the config (and so every checkpoint's stored config) must too.
+    @Test func everyUInt64SeedRoundTripsThroughTheConfig() throws {
+        for seed: UInt64 in [0, 2017, 1 << 53 + 1, UInt64(Int64.max), 1 << 63, UInt64.max] {
+            var c = Config()
+            c.seed = seed
+            #expect(try parse(c.json()).seed == seed)
+            #expect(try parse(#"{"seed": \#(seed)}"#).seed == seed)
+        }
+        #expect(try parse(#"{"seed": 1e3}"#).seed == 1000)
+    }
+
+    @Test func seedsOutsideUInt64AreRefusedNamingTheRange() {
+        for bad in ["-1", "18446744073709551616", "1.5", "\"7\"", "true"] {
+            let message = errorMessage { _ = try parse(#"{"seed": \#(bad)}"#) }
+            #expect(message?.contains("key 'seed': expected an integer in 0...18446744073709551615") == true, "\(bad): \(message ?? "no error")")
+        }
+    }
+}
+
+private func errorMessage(_ body: () throws -> Void) -> String? {
+    do { try body(); return nil } catch { return "\(error)" }
+}
