@@ -144,6 +144,8 @@ extension Config {
     func validate(source: String) throws {
         let m = model
         func fail(_ key: String, _ why: String) -> CNNSepError { CNNSepError("\(source): key '\(key)': \(why)") }
+        // The STFT's own requirements (STFT.init): an even window, a hop of 1...window samples.
+        if features.windowLength % 2 != 0 { throw fail("audio.window_length", "must be even (the STFT of an N-sample window has N/2 + 1 bins), got \(features.windowLength)") }
         if features.hop > features.windowLength { throw fail("audio.hop", "must not exceed audio.window_length (\(features.windowLength)), got \(features.hop)") }
         if m.f1 > m.bins { throw fail("model.f1", "must be at most the \(m.bins) frequency bins of a \(features.windowLength)-sample window, got \(m.f1)") }
         if m.t1 > m.frames { throw fail("model.t1", "must be at most model.frames (\(m.frames)), got \(m.t1)") }

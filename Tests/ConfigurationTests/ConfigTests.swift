@@ -81,3 +81,13 @@ import Testing
 private func errorMessage(_ body: () throws -> Void) -> String? {
     do { try body(); return nil } catch { return "\(error)" }
 }
+
+@Suite struct AudioSettingsTests {
+    /// STFT.init needs an even window (it has window/2 + 1 bins) and a hop in 1...window.
+    @Test func anOddWindowLengthIsRefusedNamingTheKey() {
+        let message = errorMessage { _ = try Config.parse(Data(#"{"audio": {"window_length": 1023}}"#.utf8), source: "x.json") }
+        #expect(message?.contains("key 'audio.window_length'") == true && message?.contains("even") == true, "\(message ?? "no error")")
+        #expect(errorMessage { _ = try Config.parse(Data(#"{"audio": {"window_length": 1024, "hop": 1025}}"#.utf8), source: "x.json") }?
+            .contains("key 'audio.hop'") == true)
+    }
+}

@@ -30,30 +30,33 @@ public let cnnsepExecutable: URL? = {
 /// Runs the built `cnnsep` with `arguments` in `folder` and waits for it. With `fileSizeLimitKB`
 /// the child may not write files larger than that (RLIMIT_FSIZE, with SIGXFSZ ignored so a write
 /// past the limit fails with EFBIG, as a full disk fails with ENOSPC).
+///
+/// Spawned with posix_spawn and reaped with waitpid: Foundation's `Process.waitUntilExit` was seen
+/// to miss a child's exit while other tests ran in parallel, hanging the test run.
 public func runCNNSep(_ arguments: [String], in folder: URL, fileSizeLimitKB: Int? = nil) throws -> ChildResult {
     guard let executable = cnnsepExecutable else {
         throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "cnnsep executable not found beside the tests; run `swift build --build-tests`"])
     }
-    let process = Process()
-    if let fileSizeLimitKB {
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "trap '' XFSZ; ulimit -f \(fileSizeLimitKB); exec \"$0\" \"$@\"", executable.path] + arguments
-    } else {
-        process.executableURL = executable
-        process.arguments = arguments
-    }
-    process.currentDirectoryURL = folder
-    let tag = UInt32.random(in: 0...UInt32.max)
+    let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     let out = FileManager.default.temporaryDirectory.appendingPathComponent("cnnsep-child-\(tag).out")
     let err = FileManager.default.temporaryDirectory.appendingPathComponent("cnnsep-child-\(tag).err")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    FileManager.default.createFile(atPath: err.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: err) }
-    process.standardOutput = try FileHandle(forWritingTo: out)
-    process.standardError = try FileHandle(forWritingTo: err)
-    try process.run()
-    process.waitUntilExit()
-    return ChildResult(status: process.terminationStatus, crashed: process.terminationReason == .uncaughtSignal,
+    // bash sets the limit, changes folder and redirects, then becomes cnnsep (exec), so a crash
+    // shows as the child's own signal.
+    let limit = fileSizeLimitKB.map { "trap '' XFSZ; ulimit -f \($0); " } ?? ""
+    let script = limit + #"cd "$1" && exec "$2" "${@:5}" >"$3" 2>"$4""#
+    let argv = ["/bin/bash", "-c", script, "bash", folder.path, executable.path, out.path, err.path] + arguments
+    var cArguments = argv.map { strdup($0) } + [nil]
+    defer { for pointer in cArguments { free(pointer) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, &cArguments, environ)
+    guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO) }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 {
+        guard errno == EINTR else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    }
+    let signal = status & 0x7f
+    return ChildResult(status: signal == 0 ? (status >> 8) & 0xff : signal, crashed: signal != 0,
                        standardOutput: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
                        standardError: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
 }

@@ -1,0 +1,20 @@
+import Foundation
+import Testing
+import TestHelpers
+import Configuration
+
+/// Bad values given to the `cnnsep` command line or in a config: one line naming the value, exit 1,
+/// never a crash. Each runs the built executable in a child process.
+@Suite struct BadInputTests {
+    @Test func anOddSTFTWindowInTheConfigIsAnErrorNotACrash() throws {
+        let (folder, base) = try tinyTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var c = base
+        c.features.windowLength = 17          // odd: 9 bins, as the reduced model expects
+        let file = folder.appendingPathComponent("odd.json")
+        try Data(c.json().utf8).write(to: file)
+        let result = try runCNNSep(["train", "--config", file.path, "--run-dir", folder.appendingPathComponent("run").path], in: folder)
+        #expect(!result.crashed && result.status == 1, "\(result)")
+        #expect(result.errorLines.count == 1 && result.standardError.contains("audio.window_length"), "\(result)")
+    }
+}
