@@ -60,12 +60,14 @@ public enum Metrics {
                                         window: Double, hop: Double,
                                         computePermutation: Bool = false) throws -> [BSSEvalResult] {
         try validate(references: references, estimates: estimates, allowSilent: true)
-        let windowSamples = Int((window * Double(sampleRate)).rounded())
-        let hopSamples = Int((hop * Double(sampleRate)).rounded())
-        guard windowSamples > 0, hopSamples > 0 else {
-            throw CNNSepError("bss eval: window \(window) s and hop \(hop) s must each be at least one sample at \(sampleRate) Hz")
+        // Sample counts in Double first: Int() of an infinite or huge count traps.
+        let windowLength = (window * Double(sampleRate)).rounded(), hopLength = (hop * Double(sampleRate)).rounded()
+        guard windowLength.isFinite, hopLength.isFinite, windowLength >= 1, hopLength >= 1 else {
+            throw CNNSepError("bss eval: window \(window) s and hop \(hop) s must each be a finite number of at least one sample at \(sampleRate) Hz")
         }
         let length = references[0].count
+        // A window or hop longer than the signal leaves fewer than two windows.
+        let windowSamples = Int(min(windowLength, Double(length + 1))), hopSamples = Int(min(hopLength, Double(length + 1)))
         let windows = (length - windowSamples + hopSamples) / hopSamples
         if windows < 2 {
             return [try bssEval(references: references, estimates: estimates, computePermutation: computePermutation)]

@@ -45,7 +45,7 @@ struct Eval: ParsableCommand {
 
     func validate() throws {
         if let songs, songs < 1 { throw ValidationError("--songs must be at least 1, got \(songs)") }
-        if let framewise, !(framewise > 0) { throw ValidationError("--framewise must be a positive number of seconds, got \(framewise)") }
+        try validateSeconds(framewise, option: "--framewise")
     }
 
     func run() throws {
