@@ -140,6 +140,10 @@ extension Config {
         return c
     }
 
+    /// The largest model a config may ask for: 100 million parameters take 1.6 GB with their
+    /// gradients and optimizer state, 200 times the default model.
+    static let maxParameters = 100e6
+
     /// Cross-key checks that single values cannot express.
     func validate(source: String) throws {
         let m = model
@@ -151,6 +155,10 @@ extension Config {
         if m.t1 > m.frames { throw fail("model.t1", "must be at most model.frames (\(m.frames)), got \(m.t1)") }
         if m.t2 > m.afterVertical.0 { throw fail("model.t2", "must be at most \(m.afterVertical.0) (frames left after the vertical convolution), got \(m.t2)") }
         if m.f2 > m.afterVertical.1 { throw fail("model.f2", "must be at most \(m.afterVertical.1) (bins left after the vertical convolution), got \(m.f2)") }
+        // Each key may be in range while together they make a network too large to allocate.
+        if m.parameterCount > Self.maxParameters {
+            throw fail("model", String(format: "these sizes make %.3g parameters; at most %.0f million are allowed (the default model has 489,142)", m.parameterCount, Self.maxParameters / 1e6))
+        }
         if windowHop > m.frames { throw fail("schedule.window_hop", "must be at most model.frames (\(m.frames)) so no frame is skipped, got \(windowHop)") }
         if schedule.blockHop > schedule.blockSize { throw fail("schedule.block_hop", "must be at most schedule.block_size (\(schedule.blockSize)) so no song is skipped, got \(schedule.blockHop)") }
     }

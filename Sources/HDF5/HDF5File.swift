@@ -353,11 +353,8 @@ public final class HDF5File {
         let space = H5Dget_space(dataset)
         guard space >= 0 else { throw fail(path, "cannot read shape") }
         defer { H5Sclose(space) }
-        let rank = H5Sget_simple_extent_ndims(space)
-        guard rank >= 0 else { throw fail(path, "cannot read shape") }
-        var dims = [hsize_t](repeating: 0, count: Int(rank))
-        if rank > 0 { H5Sget_simple_extent_dims(space, &dims, nil) }
-        let count = Int(H5Sget_simple_extent_npoints(space))
+        let shape = try Self.dimensions(space, path: path, fail: fail)
+        let count = try checkSize(dataset, type: type, shape: shape, memoryElement: MemoryLayout<T>.size, at: path)
         var data = [T](repeating: zero, count: count)
         if count > 0 {
             let status = data.withUnsafeMutableBytes {
@@ -365,7 +362,57 @@ public final class HDF5File {
             }
             guard status >= 0 else { throw fail(path, "cannot read data (file damaged?)") }
         }
-        return (dims.map { Int($0) }, data)
+        return (shape, data)
+    }
+
+    /// A dataspace's dimensions.
+    private static func dimensions(_ space: hid_t, path: String, fail: (String, String) -> CNNSepError) throws -> [Int] {
+        let rank = H5Sget_simple_extent_ndims(space)
+        guard rank >= 0 else { throw fail(path, "cannot read shape") }
+        var dims = [hsize_t](repeating: 0, count: Int(rank))
+        if rank > 0 { H5Sget_simple_extent_dims(space, &dims, nil) }
+        guard dims.allSatisfy({ $0 <= hsize_t(Int.max) }) else { throw fail(path, "declares an impossible shape \(dims)") }
+        return dims.map { Int($0) }
+    }
+
+    /// The number of values of a dataset of `shape`, once its size is known to make sense: it fits
+    /// in this machine's memory, and an uncompressed dataset stores all of it (HDF5 lets a file
+    /// declare any shape and store nothing, so a file of a few KB can claim terabytes).
+    private func checkSize(_ dataset: hid_t, type: hid_t, shape: [Int], memoryElement: Int, at path: String) throws -> Int {
+        var count = 1
+        for n in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: n)
+            guard !overflow else { throw fail(path, "declares shape \(shape), more values than can be counted") }
+            count = product
+        }
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        let bytes = Double(count) * Double(memoryElement)
+        guard bytes <= memory else {
+            throw fail(path, String(format: "declares shape %@ (%.3g GB), more than this machine's %.3g GB of memory", "\(shape)", bytes / 1e9, memory / 1e9))
+        }
+        let plist = H5Dget_create_plist(dataset)
+        guard plist >= 0 else { throw fail(path, "cannot read its storage properties") }
+        let filters = H5Pget_nfilters(plist)
+        H5Pclose(plist)
+        let declared = hsize_t(count) * hsize_t(H5Tget_size(type))
+        let stored = H5Dget_storage_size(dataset)
+        if filters == 0, count > 0, stored < declared {
+            throw fail(path, "declares shape \(shape) but the file holds \(stored) of its \(declared) bytes (never written, or damaged)")
+        }
+        return count
+    }
+
+    /// The shape of the dataset at `path`, read without reading its data.
+    public func shape(at path: String) throws -> [Int] {
+        try requireOpen()
+        guard exists(path) else { throw fail(path, "no such dataset") }
+        let dataset = H5Dopen2(id, path, hid_t(H5P_DEFAULT))
+        guard dataset >= 0 else { throw fail(path, "is not a dataset") }
+        defer { H5Dclose(dataset) }
+        let space = H5Dget_space(dataset)
+        guard space >= 0 else { throw fail(path, "cannot read shape") }
+        defer { H5Sclose(space) }
+        return try Self.dimensions(space, path: path, fail: fail)
     }
 
     private func variableStringType() throws -> hid_t {

@@ -214,8 +214,10 @@ public struct Checkpoint: Equatable {
 
     /// Reads a checkpoint written by `save`, a Keras full-model file or a Keras `save_weights` file.
     /// A missing, truncated or non-HDF5 file, and a file without layer weights, are one-line errors
-    /// naming the path.
-    public static func load(_ url: URL) throws -> Checkpoint {
+    /// naming the path. With `shapes` (the model's, keyed "<layer>/kernel" and "<layer>/bias"),
+    /// every weight's declared shape is checked before it is read, so a file of another model is
+    /// refused by layer name without allocating what it declares.
+    public static func load(_ url: URL, expecting shapes: [String: [Int]]? = nil) throws -> Checkpoint {
         let file = try HDF5File.open(url)
         defer { file.close() }
         let path = url.path
@@ -226,7 +228,7 @@ public struct Checkpoint: Equatable {
         }
 
         let base = file.isGroup("/model_weights") ? "/model_weights" : "/"
-        let layers = try readLayers(file, base: base, path: path)
+        let layers = try readLayers(file, base: base, path: path, shapes: shapes)
         guard !layers.isEmpty else {
             throw CNNSepError("\(path): no layer weights (expected /model_weights/<layer>/<layer>/kernel:0 or Keras save_weights layer groups)")
         }
@@ -242,6 +244,13 @@ public struct Checkpoint: Equatable {
             try readTraining(file, into: &checkpoint, path: path)
         }
         return checkpoint
+    }
+
+    /// The config JSON a checkpoint stores (nil if none), read without reading its weights.
+    public static func configJSON(of url: URL) throws -> String? {
+        let file = try HDF5File.open(url)
+        defer { file.close() }
+        return try file.stringAttribute("config", at: "/")
     }
 
     private static func join(_ group: String, _ name: String) -> String {
@@ -263,7 +272,7 @@ public struct Checkpoint: Equatable {
 
     private static let reservedGroups: Set<String> = ["model_weights", "optimizer_weights", "training"]
 
-    private static func readLayers(_ file: HDF5File, base: String, path: String) throws -> [LayerWeights] {
+    private static func readLayers(_ file: HDF5File, base: String, path: String, shapes: [String: [Int]]?) throws -> [LayerWeights] {
         let names: [String]
         if let listed = try stringList(file, "layer_names", at: base) {
             names = listed
@@ -289,6 +298,16 @@ public struct Checkpoint: Equatable {
                 guard let weight = weightNames.first(where: { $0.split(separator: "/").last?.hasPrefix(prefix) == true }) else {
                     throw CNNSepError("\(path): layer \(name) has no \(prefix) (weights: \(weightNames.joined(separator: ", ")))")
                 }
+                if let shapes {
+                    let variable = prefix == "kernel" ? "kernel" : "bias"
+                    guard let expected = shapes["\(name)/\(variable)"] else {
+                        throw CNNSepError("\(path): layer '\(name)' is not part of this model: different model")
+                    }
+                    let declared = try file.shape(at: join(group, weight))
+                    guard declared == expected else {
+                        throw CNNSepError("\(path): layer '\(name)' \(variable) has shape \(declared), this model expects \(expected): different model")
+                    }
+                }
                 let (shape, data) = try file.readFloats(at: join(group, weight))
                 return ParameterArray(shape: shape, data: data)
             }
@@ -305,14 +324,18 @@ public struct Checkpoint: Equatable {
             for variable in try file.children(of: layerGroup) {
                 let group = "\(layerGroup)/\(variable)"
                 guard file.isGroup(group) else { continue }
-                let grad = try file.readFloats(at: "\(group)/accumulated_grad")
-                let delta = try file.readFloats(at: "\(group)/accumulated_delta")
                 let layer = layers.first { $0.name == layerName }
                 let weightShape = variable == "kernel" ? layer?.kernel.shape : variable == "bias" ? layer?.bias.shape : nil
-                for (slot, shape) in [("accumulated_grad", grad.shape), ("accumulated_delta", delta.shape)]
-                where weightShape != nil && shape != weightShape {
-                    throw CNNSepError("\(path): \(group)/\(slot) has shape \(shape), expected \(weightShape!) like the weight")
+                // Shapes first: a slot is read only once it is known to be the weight's size.
+                guard let weightShape else { continue }     // state of no weight in the file: not needed
+                for slot in ["accumulated_grad", "accumulated_delta"] {
+                    let shape = try file.shape(at: "\(group)/\(slot)")
+                    guard shape == weightShape else {
+                        throw CNNSepError("\(path): \(group)/\(slot) has shape \(shape), expected \(weightShape) like the weight")
+                    }
                 }
+                let grad = try file.readFloats(at: "\(group)/accumulated_grad")
+                let delta = try file.readFloats(at: "\(group)/accumulated_delta")
                 slots["\(layerName)/\(variable)"] = AdadeltaSlots(
                     squaredGradient: ParameterArray(shape: grad.shape, data: grad.data),
                     squaredUpdate: ParameterArray(shape: delta.shape, data: delta.data))

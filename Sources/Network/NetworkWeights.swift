@@ -12,6 +12,12 @@ extension ChandnaNetwork {
         }
     }
 
+    /// Each weight's shape, keyed "<layer>/kernel" and "<layer>/bias" (what `Checkpoint.load` checks
+    /// a file's declared shapes against).
+    public var parameterShapes: [String: [Int]] {
+        Dictionary(uniqueKeysWithValues: namedParameters.map { ($0.0, $0.1.shape) })
+    }
+
     /// Loads weights by layer name. A file from a different model is refused, naming the first
     /// layer that is missing or has another shape; `source` names the file in the message.
     public func load(_ stored: [LayerWeights], source: String) throws {

@@ -17,10 +17,10 @@ enum Resume {
 
     static let howToContinue = "use --restart to train anew in this run folder, or another --run-dir to keep it"
 
-    /// The harmless changes of `config` since the one stored in `checkpoint`; throws one line naming
+    /// The harmless changes of `config` since the one a checkpoint stores; throws one line naming
     /// the first other key that changed.
-    static func acceptedChanges(_ checkpoint: Checkpoint, config: Config, source: URL) throws -> [ConfigChange] {
-        guard let json = checkpoint.configJSON else { return [] }
+    static func acceptedChanges(storedConfig json: String?, config: Config, source: URL) throws -> [ConfigChange] {
+        guard let json else { return [] }
         let stored = try Config.parse(Data(json.utf8), source: "\(source.path) (stored config)")
         // The name only names the run folder (which the resume already found).
         let changes = config.changes(since: stored).filter { $0.key != "name" }

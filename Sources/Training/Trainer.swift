@@ -40,17 +40,17 @@ public final class Trainer {
         let stale = AtomicFile.removeStaleTemporaries(in: runDirectory)
         if !stale.isEmpty { note("Removed \(stale.count) stale temporary file\(stale.count == 1 ? "" : "s") from \(runDirectory.path)") }
         // A checkpoint is resumed only by the run it belongs to (same config, bar harmless keys).
+        let network = ChandnaNetwork(shape: config.model, seed: config.seed)
         var resumed: Checkpoint?
         if !restart, FileManager.default.fileExists(atPath: checkpointURL.path) {
-            let checkpoint = try Checkpoint.load(checkpointURL)
-            let accepted = try Resume.acceptedChanges(checkpoint, config: config, source: checkpointURL)
+            let accepted = try Resume.acceptedChanges(storedConfig: try Checkpoint.configJSON(of: checkpointURL), config: config, source: checkpointURL)
             if !accepted.isEmpty {
                 note("Resuming with config changes that do not alter the run so far: \(accepted.map(\.description).joined(separator: ", "))")
             }
-            resumed = checkpoint
+            resumed = try Checkpoint.load(checkpointURL, expecting: network.parameterShapes)
         }
         let data = try TrainingData(config: config, showProgress: showProgress)
-        let step = TrainingStep(network: ChandnaNetwork(shape: config.model, seed: config.seed), config: config)
+        let step = TrainingStep(network: network, config: config)
         var rng = SeededGenerator(seed: Self.shuffleSeed(config.seed))
         var position = TrainingPosition()
         var log = RunLog(newRunAt: logURL)

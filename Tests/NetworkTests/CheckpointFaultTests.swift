@@ -56,3 +56,53 @@ struct CheckpointFaultTests {
         }
     }
 }
+
+/// Files that declare far more data than they hold (scripts/make_declared_shape_fixtures.py): every
+/// declared shape is checked against the model, and every size against the file and the machine,
+/// before anything is allocated. These aborted on allocation (exit 134), so they run in a child process.
+@Suite("DeclaredShapeTests")
+struct DeclaredShapeTests {
+    let fixtures = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
+
+    func expectOneLineError(_ result: ChildResult, containing parts: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(!result.crashed && result.status == 1, "\(result)", sourceLocation: sourceLocation)
+        #expect(result.errorLines.count == 1, "\(result)", sourceLocation: sourceLocation)
+        for part in parts { #expect(result.standardError.contains(part), "\(part): \(result)", sourceLocation: sourceLocation) }
+    }
+
+    @Test("a checkpoint whose weight or optimizer slot declares a 4 TB shape is refused by name")
+    func hugeCheckpointShapes() throws {
+        let folder = try makeScratchFolder("declared")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("default.json")
+        try Data(Config().json().utf8).write(to: config)
+        let kernel = try runCNNSep(["info", "--config", config.path, fixtures.appendingPathComponent("huge-kernel.h5").path], in: folder)
+        expectOneLineError(kernel, containing: ["vertical_convolution", "1000000000000", "[1, 513, 1, 50]"])
+        let slot = try runCNNSep(["info", "--config", config.path, fixtures.appendingPathComponent("huge-slot.h5").path], in: folder)
+        expectOneLineError(slot, containing: ["accumulated_grad", "1000000000000"])
+    }
+
+    @Test("forward with a /mixture that declares 10^9 windows is refused before reading it")
+    func hugeMixture() throws {
+        let folder = try makeScratchFolder("declared")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var checkpoint = Checkpoint(layers: ChandnaNetwork(shape: Config().model, seed: 1).weights())
+        checkpoint.configJSON = Config().json()
+        let weights = folder.appendingPathComponent("w.h5")
+        try checkpoint.save(to: weights)
+        let config = folder.appendingPathComponent("default.json")
+        try Data(Config().json().utf8).write(to: config)
+        let result = try runCNNSep(["forward", "--config", config.path, "--checkpoint", weights.path, "--input", fixtures.appendingPathComponent("huge-mixture.h5").path,
+                                    "--output", folder.appendingPathComponent("out.h5").path], in: folder)
+        expectOneLineError(result, containing: ["/mixture", "1000000000"])
+    }
+
+    @Test("a dataset that declares values the file does not hold is refused, not read as zeros")
+    func unwrittenData() throws {
+        let file = try HDF5File.open(fixtures.appendingPathComponent("unwritten.h5"))
+        defer { file.close() }
+        #expect(try file.readFloats(at: "/written").data == (0..<8).map(Float.init))
+        let message = errorMessage { _ = try file.readFloats(at: "/values") }
+        #expect(message?.contains("/values") == true && message?.contains("holds 0 of") == true, "\(message ?? "no error")")
+    }
+}

@@ -18,3 +18,17 @@ import Configuration
         #expect(result.errorLines.count == 1 && result.standardError.contains("audio.window_length"), "\(result)")
     }
 }
+
+extension BadInputTests {
+    /// Every model key is in range, but together they make 10^14 parameters: refused before
+    /// allocating (it aborted, exit 134).
+    @Test func aModelTooLargeToAllocateIsRefusedByTheConfig() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("huge.json")
+        try Data(#"{"audio": {"window_length": 65536}, "model": {"frames": 10000, "t1": 10000, "f1": 32769, "n1": 100000, "t2": 1, "f2": 1}, "schedule": {"window_hop": 25}}"#.utf8).write(to: file)
+        let result = try runCNNSep(["info", "--config", file.path], in: folder)
+        #expect(!result.crashed && result.status == 1, "\(result)")
+        #expect(result.errorLines.count == 1 && result.standardError.contains("parameters"), "\(result)")
+    }
+}
