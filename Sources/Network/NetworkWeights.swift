@@ -36,6 +36,12 @@ extension ChandnaNetwork {
         }
         for l in layers {
             let w = byName[l.name]!
+            for (what, values) in [("kernel", w.kernel.data), ("bias", w.bias.data)] {
+                try requireFinite(values, "\(source): layer '\(l.name)' \(what)")
+            }
+        }
+        for l in layers {
+            let w = byName[l.name]!
             l.kernel.data = w.kernel.data
             l.bias.data = w.bias.data
         }
@@ -58,8 +64,18 @@ extension Adadelta {
             guard let s = slots[key], s.squaredGradient.shape == p.shape, s.squaredUpdate.shape == p.shape else {
                 throw CNNSepError("\(source): optimizer state for '\(key)' is missing or has the wrong shape")
             }
+            try requireFinite(s.squaredGradient.data, "\(source): optimizer state E[g²] of '\(key)'")
+            try requireFinite(s.squaredUpdate.data, "\(source): optimizer state E[Δ²] of '\(key)'")
             squaredGradients[i] = s.squaredGradient.data
             squaredUpdates[i] = s.squaredUpdate.data
         }
+    }
+}
+
+/// Weights from a file must be numbers: a NaN or an infinity would only show up later, as a stem
+/// of NaNs or a diverged loss, far from its cause.
+private func requireFinite(_ values: [Float], _ what: String) throws {
+    if let i = values.firstIndex(where: { !$0.isFinite }) {
+        throw CNNSepError("\(what) holds a non-finite value (\(values[i]) at index \(i)): the checkpoint is damaged or its training diverged")
     }
 }

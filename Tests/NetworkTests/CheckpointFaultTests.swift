@@ -106,3 +106,25 @@ struct DeclaredShapeTests {
         #expect(message?.contains("/values") == true && message?.contains("holds 0 of") == true, "\(message ?? "no error")")
     }
 }
+
+@Suite("NonFiniteWeightTests")
+struct NonFiniteWeightTests {
+    @Test("weights or optimizer state holding NaN or infinity are refused naming the layer, not blamed on a stem later")
+    func nonFiniteWeights() throws {
+        let c = smallConfig()
+        let source = ChandnaNetwork(shape: c.model, seed: 5)
+        var layers = source.weights()
+        let index = try #require(layers.firstIndex { $0.name == "single_dense_drums" })
+        layers[index].kernel.data[3] = .nan
+        let network = ChandnaNetwork(shape: c.model, seed: 6)
+        let message = errorMessage { try network.load(layers, source: "w.h5") }
+        #expect(message == "w.h5: layer 'single_dense_drums' kernel holds a non-finite value (nan at index 3): the checkpoint is damaged or its training diverged",
+                "\(message ?? "no error")")
+
+        let optimizer = Adadelta(parameters: source.parameters, learningRate: 0.01, rho: 0.95, epsilon: 1)
+        var slots = optimizer.slots(for: source)
+        slots["global_dense/bias"]!.squaredUpdate.data[0] = .infinity
+        let slotMessage = errorMessage { try optimizer.load(slots, for: source, source: "w.h5") }
+        #expect(slotMessage?.contains("'global_dense/bias'") == true && slotMessage?.contains("non-finite") == true, "\(slotMessage ?? "no error")")
+    }
+}
