@@ -55,6 +55,23 @@ struct CheckpointFaultTests {
             #expect(stray.isEmpty, "limit \(limit) KB left \(stray)")
         }
     }
+
+    @Test("forward and step refuse an --output that is their --checkpoint or --input, however it is spelled")
+    func outputOverInput() throws {
+        let folder = try makeScratchFolder("overwrite")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (weights, batch, config) = try stepInputs(in: folder)
+        let before = try Data(contentsOf: weights), batchBefore = try Data(contentsOf: batch)
+        try FileManager.default.createSymbolicLink(at: folder.appendingPathComponent("link.h5"), withDestinationURL: weights)
+        for command in ["forward", "step"] {
+            for output in [weights.path, "./w.h5", folder.appendingPathComponent("link.h5").path, batch.path] {
+                let result = try runCNNSep([command, "--checkpoint", "w.h5", "--input", batch.path, "--output", output, "--config", config.path], in: folder)
+                #expect(!result.crashed && result.status == 1 && result.errorLines.count == 1, "\(command) --output \(output): \(result)")
+                #expect(result.standardError.contains("--output"), "\(command) --output \(output): \(result)")
+            }
+        }
+        #expect(try Data(contentsOf: weights) == before && Data(contentsOf: batch) == batchBefore)
+    }
 }
 
 /// Files that declare far more data than they hold (scripts/make_declared_shape_fixtures.py): every
