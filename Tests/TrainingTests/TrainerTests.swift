@@ -244,3 +244,23 @@ import Data
         #expect(try Data(contentsOf: old.appendingPathComponent("log.jsonl")) == damaged)
     }
 }
+
+@Suite struct TrainingDataTests {
+    /// Progress and ETA come from batchesPerEpoch: it must count what an epoch of the block runs,
+    /// including a block with fewer windows than one batch (which trains on one smaller batch).
+    @Test func batchesPerEpochCountsWhatAnEpochRuns() throws {
+        let (folder, base) = try tinyTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for batchSize in [64, 1000, 100_000] {
+            var c = base
+            c.batchSize = batchSize
+            let data = try TrainingData(config: c, showProgress: false)
+            for b in data.blocks.indices {
+                var rng = SeededGenerator(seed: 1)
+                let runs = try data.block(at: b).batchOrder(batchSize: batchSize, using: &rng).count
+                #expect(data.batchesPerEpoch(block: b) == runs, "batch size \(batchSize), block \(b)")
+                #expect(runs >= 1)
+            }
+        }
+    }
+}
