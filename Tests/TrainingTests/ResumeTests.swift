@@ -45,7 +45,7 @@ import Data
     }
 
     @Test func changesThatMakeThePositionMeaninglessAreRefusedByKey() throws {
-        let (folder, c) = try tinyTrainingSetup()
+        let (folder, c) = try quickTrainingSetup()
         defer { try? FileManager.default.removeItem(at: folder) }
         let stopped = try stoppedInBlock2(c, in: folder)
 
@@ -69,7 +69,7 @@ import Data
     }
 
     @Test func harmlessChangesAreAcceptedAndSaidSo() throws {
-        let (folder, c) = try tinyTrainingSetup()
+        let (folder, c) = try quickTrainingSetup()
         defer { try? FileManager.default.removeItem(at: folder) }
         let stopped = try stoppedInBlock2(c, in: folder)
         var longer = c
@@ -85,7 +85,7 @@ import Data
     }
 
     @Test func fewerEpochsThanThePositionFinishesTheBlockInsteadOfCrashing() throws {
-        let (folder, base) = try tinyTrainingSetup()
+        let (folder, base) = try quickTrainingSetup()
         defer { try? FileManager.default.removeItem(at: folder) }
         var c = base
         c.schedule.epochsPerBlock = 3
@@ -110,7 +110,7 @@ import Data
     }
 
     @Test func aDatasetThatLostSongsSinceTheCheckpointIsRefusedNotACrash() throws {
-        let (folder, c) = try tinyTrainingSetup()
+        let (folder, c) = try quickTrainingSetup()
         defer { try? FileManager.default.removeItem(at: folder) }
         let stopped = try stoppedInBlock2(c, in: folder)
         let songs = try Dataset.open(URL(fileURLWithPath: c.datasetRoot)).songs(split: "Dev")

@@ -142,7 +142,7 @@ import Data
 /// Faults around the run folder: a second process, stale temporaries.
 @Suite(.serialized) struct RunFolderTests {
     @Test func aSecondTrainOnTheSameRunFolderIsRefusedNamingTheHolder() throws {
-        let (folder, c) = try tinyTrainingSetup()
+        let (folder, c) = try quickTrainingSetup()
         defer { try? FileManager.default.removeItem(at: folder) }
         let config = folder.appendingPathComponent("tiny.json")
         try Data(c.json().utf8).write(to: config)
@@ -162,7 +162,7 @@ import Data
     }
 
     @Test func staleTemporariesInTheRunFolderAreRemoved() throws {
-        let (folder, base) = try tinyTrainingSetup()
+        let (folder, base) = try quickTrainingSetup()
         defer { try? FileManager.default.removeItem(at: folder) }
         var c = base
         c.schedule = Schedule(blockSize: 3, blockHop: 3, repetitions: 1, epochsPerBlock: 1)
@@ -193,7 +193,7 @@ import Data
     }
 
     @Test func aRestartThatFailsBeforeItsFirstSaveLeavesTheOldRunIntact() throws {
-        let (folder, c) = try tinyTrainingSetup()
+        let (folder, c) = try quickTrainingSetup()
         defer { try? FileManager.default.removeItem(at: folder) }
         let run = folder.appendingPathComponent("run")
         #expect(try train(c, in: run) == .finished)
@@ -213,7 +213,7 @@ import Data
     }
 
     @Test func aLogThatCannotBeReadIsRebuiltFromTheCheckpointNotEmptied() throws {
-        let (folder, c) = try tinyTrainingSetup()
+        let (folder, c) = try quickTrainingSetup()
         defer { try? FileManager.default.removeItem(at: folder) }
         let straight = folder.appendingPathComponent("straight")
         #expect(try train(c, in: straight) == .finished)
