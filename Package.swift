@@ -56,7 +56,7 @@ let package = Package(
 
         // Fixtures shared by the test targets (reduced configs and networks, folders, signals).
         .target(name: "TestHelpers", dependencies: ["Support", "Audio", "Data", "Network", "Configuration", "Inference"], path: "Tests/TestHelpers"),
-        .testTarget(name: "SupportTests", dependencies: ["Support"]),
+        .testTarget(name: "SupportTests", dependencies: ["Support", "TestHelpers"]),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
         .testTarget(name: "AudioTests", dependencies: ["Audio", "Support"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NetworkTests", dependencies: ["TestHelpers", "Network", "Configuration", "Autodiff", "HDF5", "Support"],

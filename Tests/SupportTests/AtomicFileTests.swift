@@ -1,6 +1,7 @@
 import Foundation
 @testable import Support
 import Testing
+import TestHelpers
 
 private func scratchFolder(_ label: String) throws -> URL {
     let folder = FileManager.default.temporaryDirectory
@@ -9,23 +10,13 @@ private func scratchFolder(_ label: String) throws -> URL {
     return folder
 }
 
-/// The pid of a process that has exited (and been reaped), so no process has it right now
-/// (unless the system hands it out again within microseconds).
-private func deadPID() throws -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/true")
-    try process.run()
-    process.waitUntilExit()
-    return process.processIdentifier
-}
-
 @Suite("AtomicFileTests")
 struct AtomicFileTests {
     @Test("stale temporaries of our naming whose process is gone are removed; everything else stays")
     func staleTemporaries() throws {
         let folder = try scratchFolder("stale")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let dead = try deadPID()
+        let dead = try exitedProcessID()
         let stale = [".latest.h5.\(dead).123456.tmp", ".bass.wav.\(dead).1.tmp", "..hidden.\(dead).42.tmp"]
         let kept = [
             ".latest.h5.\(getpid()).99.tmp",   // this process: may be being written right now

@@ -60,3 +60,19 @@ public func runCNNSep(_ arguments: [String], in folder: URL, fileSizeLimitKB: In
                        standardOutput: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
                        standardError: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
 }
+
+/// The pid of a process that has exited and been reaped, so that no process has it now (unless the
+/// system hands it out again within microseconds): a writer that was killed, for the tests of stale
+/// temporaries.
+public func exitedProcessID() throws -> pid_t {
+    var cArguments: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/true"), nil]
+    defer { free(cArguments[0]) }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, "/bin/true", nil, nil, &cArguments, environ)
+    guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO) }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 {
+        guard errno == EINTR else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    }
+    return pid
+}

@@ -168,11 +168,7 @@ import Data
         c.schedule = Schedule(blockSize: 3, blockHop: 3, repetitions: 1, epochsPerBlock: 1)
         let run = folder.appendingPathComponent("run")
         try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/true")
-        try process.run()
-        process.waitUntilExit()
-        let stale = run.appendingPathComponent(".latest.h5.\(process.processIdentifier).12345.tmp")
+        let stale = run.appendingPathComponent(".latest.h5.\(try exitedProcessID()).12345.tmp")
         try Data(count: 1000).write(to: stale)
         let trainer = Trainer(config: c, runDirectory: run)
         trainer.showProgress = false
