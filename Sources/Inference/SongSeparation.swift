@@ -22,10 +22,7 @@ extension Separator {
 
     /// The name a song's output folder gets: the file name without extension, or the parent
     /// folder's name for a file called `mixture.*` (DSD100 and MUSDB18 layouts).
-    public static func songName(_ url: URL) -> String {
-        let base = url.deletingPathExtension().lastPathComponent
-        return base.lowercased() == "mixture" ? url.deletingLastPathComponent().lastPathComponent : base
-    }
+    public static func songName(_ url: URL) -> String { Audio.songName(of: url) }
 
     /// Separates an audio file into `<folder>/{bass,drums,other,vocals}.wav` at the input's rate,
     /// channel count and length. Bass, drums and vocals come from their masks; "other" is the input

@@ -1,12 +1,8 @@
 import ArgumentParser
-import Foundation
-import Configuration
 import Data
 import Evaluation
-import HDF5
+import Foundation
 import Inference
-import Network
-import Training
 import Support
 
 struct Eval: ParsableCommand {
@@ -14,8 +10,8 @@ struct Eval: ParsableCommand {
         commandName: "eval",
         abstract: "Separate a split's songs and score each stem with SDR/SIR/SAR against the references (mono).",
         discussion: """
-        Writes one JSON file per song and scores.csv to --out (default Checkpoints/<config>/eval/<split>/),
-        and prints the median and mean ± std per source. --oracle adds, on the same songs, the ideal ratio
+        Writes one JSON file per song and scores.csv to --out (default Checkpoints/<config>/eval/<split>/), \
+        and prints the median and mean ± std per source. --oracle adds, on the same songs, the ideal ratio \
         masks (upper bound) and the mixture as every estimate (baseline).
         """)
 
