@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["TestHelpers", "Training", "Inference", "Configuration", "Network", "Data", "Autodiff", "Support"]),
         .testTarget(name: "InferenceTests", dependencies: ["TestHelpers", "Inference", "Configuration", "Network", "Audio", "Autodiff", "Support"]),
         .testTarget(name: "EvaluationTests", dependencies: ["TestHelpers", "Evaluation", "Inference", "Configuration", "Network", "Data", "Audio", "Support"]),
-        .testTarget(name: "PlotTests", dependencies: ["Plot", "Support"]),
+        .testTarget(name: "PlotTests", dependencies: ["Plot", "Support", "Audio", "TestHelpers"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "CMPI"]),
     ]
 )
