@@ -109,14 +109,6 @@ public enum Metrics {
         return noise == 0 ? .infinity : 10 * log10(target / noise)
     }
 
-    /// The median of the values that are not NaN (NaN if there are none): museval's summary over windows.
-    public static func median(_ values: [Double]) -> Double {
-        let sorted = values.filter { !$0.isNaN }.sorted()
-        guard !sorted.isEmpty else { return .nan }
-        let mid = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-    }
-
     /// All zeros: SDR/SIR/SAR are undefined for such a reference or estimate.
     public static func isSilent(_ x: [Float]) -> Bool { x.allSatisfy { $0 == 0 } }
 
