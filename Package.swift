@@ -23,9 +23,10 @@ let package = Package(
         systemLibrary("CFFTW", pkgConfig: "fftw3f", apt: "libfftw3-dev"),
         systemLibrary("CSndFile", pkgConfig: "sndfile", apt: "libsndfile1-dev"),
         systemLibrary("CHDF5", pkgConfig: "hdf5", apt: "libhdf5-dev"),
-        systemLibrary("CSampleRate", pkgConfig: "samplerate", apt: "libsamplerate0-dev"),
+        systemLibrary("CSoxr", pkgConfig: "soxr", apt: "libsoxr-dev"),
         systemLibrary("CCairo", pkgConfig: "cairo", apt: "libcairo2-dev"),
         systemLibrary("CMPI", pkgConfig: "ompi-c", apt: "libopenmpi-dev"),
+        systemLibrary("CFluidSynth", pkgConfig: "fluidsynth", apt: "libfluidsynth-dev"),
 
         // Errors, atomic file writes, progress, interrupts, the seeded generator, the stem list.
         .target(name: "Support"),
@@ -34,11 +35,11 @@ let package = Package(
         // A small safe wrapper over the HDF5 C library.
         .target(name: "HDF5", dependencies: ["Support", "CHDF5"]),
         // Audio files, resampling, STFT, metrics; knows nothing about networks.
-        .target(name: "Audio", dependencies: ["Support", "CBLAS", "CFFTW", "CSndFile", "CSampleRate"]),
+        .target(name: "Audio", dependencies: ["Support", "CBLAS", "CFFTW", "CSndFile", "CSoxr"]),
         // Layers, the Chandna network, its loss, Adadelta, the preallocated engine, checkpoint files.
         .target(name: "Network", dependencies: ["Support", "Autodiff", "HDF5", "CBLAS"]),
         // Datasets, the feature cache, blocks and batches of training windows, the demo synthesizer.
-        .target(name: "Data", dependencies: ["Support", "Audio"]),
+        .target(name: "Data", dependencies: ["Support", "Audio", "CFluidSynth"]),
         // The run's settings (Configs/*.json), validated; ties the modules' settings together.
         .target(name: "Configuration", dependencies: ["Support", "Audio", "Network", "Data"]),
         // The training loop, its step, its data and its log; data-parallel over the ranks of a job.
@@ -59,15 +60,17 @@ let package = Package(
 
         // Fixtures shared by the test targets (reduced configs and networks, folders, signals).
         .target(name: "TestHelpers", dependencies: ["Support", "Audio", "Data", "Network", "Configuration", "Inference"], path: "Tests/TestHelpers"),
+        .testTarget(name: "SupportTests", dependencies: ["Support", "TestHelpers"]),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
         .testTarget(name: "AudioTests", dependencies: ["Audio", "Support"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "NetworkTests", dependencies: ["TestHelpers", "Network", "Configuration", "Autodiff", "HDF5", "Support"]),
+        .testTarget(name: "NetworkTests", dependencies: ["TestHelpers", "Network", "Configuration", "Autodiff", "HDF5", "Support"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
         .testTarget(name: "DataTests", dependencies: ["TestHelpers", "Data", "Audio", "Support"]),
         .testTarget(name: "TrainingTests", dependencies: ["TestHelpers", "Training", "Inference", "Configuration", "Network", "Data", "Autodiff", "Support", "Distributed"]),
         .testTarget(name: "InferenceTests", dependencies: ["TestHelpers", "Inference", "Configuration", "Network", "Audio", "Autodiff", "Support"]),
         .testTarget(name: "EvaluationTests", dependencies: ["TestHelpers", "Evaluation", "Inference", "Configuration", "Network", "Data", "Audio", "Support"]),
-        .testTarget(name: "PlotTests", dependencies: ["Plot", "Support"]),
+        .testTarget(name: "PlotTests", dependencies: ["Plot", "Support", "Audio", "TestHelpers"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "CMPI", "Network"]),
     ]
 )

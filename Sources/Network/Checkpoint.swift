@@ -78,7 +78,9 @@ public struct TrainingPosition: Codable, Equatable {
 ///     /optimizer_weights/<layer>/<kernel|bias>/accumulated_delta   float32, E[Δ²], the variable's shape
 ///     /training                           attributes (int64): repetition, block, epoch, batch, step
 ///                                         (0-based, the next batch to run), log_lines (lines of the
-///                                         run's log this checkpoint has seen); each part absent if unset
+///                                         run's log this checkpoint has seen), log (those lines, a
+///                                         UTF-8 string), songs (the training songs' names, a JSON
+///                                         list); each part absent if unset
 ///     /training/rng_state                 uint64 (4,), xoshiro256** state of SeededGenerator
 ///     /training/epoch_loss_sum            float64 scalar, the summed loss of the current epoch's batches so far
 ///
@@ -98,6 +100,11 @@ public struct Checkpoint: Equatable {
     public var configJSON: String?
     /// How many lines of the run's log this checkpoint has seen (for exact resume).
     public var logLines: Int?
+    /// Those lines themselves (log.jsonl as of this checkpoint), so the log can be rebuilt from the
+    /// checkpoint when the file is lost, damaged, or from a restart that never saved.
+    public var log: String?
+    /// The names of the songs the run trains on, in schedule order (a resume checks them).
+    public var trainingSongs: [String]?
 
     /// The layout version this code writes and the newest it reads.
     public static let formatVersion: Int64 = 1
@@ -106,13 +113,14 @@ public struct Checkpoint: Equatable {
     static let backend = "tensorflow"
 
     public init(layers: [LayerWeights], optimizer: [String: AdadeltaSlots] = [:], position: TrainingPosition? = nil,
-                rngState: [UInt64]? = nil, configJSON: String? = nil, logLines: Int? = nil) {
+                rngState: [UInt64]? = nil, configJSON: String? = nil, logLines: Int? = nil, log: String? = nil) {
         self.layers = layers
         self.optimizer = optimizer
         self.position = position
         self.rngState = rngState
         self.configJSON = configJSON
         self.logLines = logLines
+        self.log = log
     }
 
     /// The weights of layer `name`, if present.
@@ -120,8 +128,8 @@ public struct Checkpoint: Equatable {
 
     // MARK: Saving
 
-    /// Writes the checkpoint atomically: the whole HDF5 file goes to a temporary file beside `url`,
-    /// which is closed, synced and renamed over `url`. On any error (a full disk, a folder that
+    /// Writes the checkpoint atomically: the whole HDF5 file is built in memory, written to a
+    /// temporary file beside `url`, synced and renamed over `url`. On any error (a full disk, a folder that
     /// cannot be written, inconsistent shapes) `url` keeps its previous contents and no temporary
     /// file is left behind. Errors name `url`.
     public func save(to url: URL) throws {
@@ -137,7 +145,6 @@ public struct Checkpoint: Equatable {
                     file.close()
                     throw error
                 }
-                try Self.sync(temporary, reportingAs: url)
             }
         } catch let error as CNNSepError {
             guard let temporaryPath else { throw error }
@@ -174,7 +181,7 @@ public struct Checkpoint: Equatable {
             }
         }
 
-        if position != nil || rngState != nil || logLines != nil {
+        if position != nil || rngState != nil || logLines != nil || log != nil || trainingSongs != nil {
             try file.createGroup("/training")
         }
         if let position {
@@ -186,166 +193,20 @@ public struct Checkpoint: Equatable {
         if let logLines {
             try file.setAttribute("log_lines", Int64(logLines), at: "/training")
         }
+        if let log {
+            try file.setAttribute("log", log, at: "/training")
+        }
+        if let trainingSongs {
+            let json = try JSONSerialization.data(withJSONObject: trainingSongs)
+            try file.setAttribute("songs", String(decoding: json, as: UTF8.self), at: "/training")
+        }
         if let rngState {
             try file.write(rngState, shape: [rngState.count], at: "/training/rng_state")
         }
     }
 
-    private static func positionFields(_ position: TrainingPosition) -> [(String, Int)] {
+    static func positionFields(_ position: TrainingPosition) -> [(String, Int)] {
         [("repetition", position.repetition), ("block", position.block), ("epoch", position.epoch),
          ("batch", position.batch), ("step", position.step)]
-    }
-
-    /// fsync, so that after the rename a power cut cannot leave an empty file under the final name.
-    private static func sync(_ file: URL, reportingAs url: URL) throws {
-        let descriptor = Foundation.open(file.path, O_RDONLY)
-        guard descriptor >= 0 else { throw CNNSepError("\(url.path): cannot write (\(String(cString: strerror(errno))))") }
-        defer { Foundation.close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw CNNSepError("\(url.path): cannot write (\(String(cString: strerror(errno))))") }
-    }
-
-    // MARK: Loading
-
-    /// Reads a checkpoint written by `save`, a Keras full-model file or a Keras `save_weights` file.
-    /// A missing, truncated or non-HDF5 file, and a file without layer weights, are one-line errors
-    /// naming the path.
-    public static func load(_ url: URL) throws -> Checkpoint {
-        let file = try HDF5File.open(url)
-        defer { file.close() }
-        let path = url.path
-
-        let version = try file.intAttribute("cnnsep_format_version", at: "/")
-        if let version, version > formatVersion {
-            throw CNNSepError("\(path): written by a newer cnnsep (format version \(version); this one reads up to \(formatVersion))")
-        }
-
-        let base = file.isGroup("/model_weights") ? "/model_weights" : "/"
-        let layers = try readLayers(file, base: base, path: path)
-        guard !layers.isEmpty else {
-            throw CNNSepError("\(path): no layer weights (expected /model_weights/<layer>/<layer>/kernel:0 or Keras save_weights layer groups)")
-        }
-        var checkpoint = Checkpoint(layers: layers)
-        checkpoint.configJSON = try file.stringAttribute("config", at: "/")
-
-        // /optimizer_weights of a Keras file holds Keras's own optimizer variables: only a cnnsep
-        // file's is read.
-        if version != nil, file.isGroup("/optimizer_weights") {
-            checkpoint.optimizer = try readOptimizer(file, layers: layers, path: path)
-        }
-        if file.isGroup("/training") {
-            try readTraining(file, into: &checkpoint, path: path)
-        }
-        return checkpoint
-    }
-
-    private static func join(_ group: String, _ name: String) -> String {
-        group == "/" ? "/\(name)" : "\(group)/\(name)"
-    }
-
-    /// Reads a string-array attribute that Keras may have split into `name0`, `name1`, … when it
-    /// exceeded HDF5's 64 KiB attribute limit.
-    private static func stringList(_ file: HDF5File, _ name: String, at group: String) throws -> [String]? {
-        if let values = try file.stringArrayAttribute(name, at: group) { return values }
-        var values: [String] = []
-        var chunk = 0
-        while let part = try file.stringArrayAttribute("\(name)\(chunk)", at: group) {
-            values += part
-            chunk += 1
-        }
-        return chunk == 0 ? nil : values
-    }
-
-    private static let reservedGroups: Set<String> = ["model_weights", "optimizer_weights", "training"]
-
-    private static func readLayers(_ file: HDF5File, base: String, path: String) throws -> [LayerWeights] {
-        let names: [String]
-        if let listed = try stringList(file, "layer_names", at: base) {
-            names = listed
-        } else {
-            names = try file.children(of: base).filter {
-                file.isGroup(join(base, $0)) && !(base == "/" && reservedGroups.contains($0))
-            }
-        }
-        var layers: [LayerWeights] = []
-        for name in names {
-            let group = join(base, name)
-            guard file.isGroup(group) else {
-                throw CNNSepError("\(path): layer_names lists \(name) but there is no group \(group)")
-            }
-            let weightNames: [String]
-            if let listed = try stringList(file, "weight_names", at: group) {
-                weightNames = listed
-            } else {
-                weightNames = ["kernel:0", "bias:0"].map { "\(name)/\($0)" }.filter { file.exists(join(group, $0)) }
-            }
-            guard !weightNames.isEmpty else { continue }  // a layer without weights (flatten, reshape)
-            func find(_ prefix: String) throws -> ParameterArray {
-                guard let weight = weightNames.first(where: { $0.split(separator: "/").last?.hasPrefix(prefix) == true }) else {
-                    throw CNNSepError("\(path): layer \(name) has no \(prefix) (weights: \(weightNames.joined(separator: ", ")))")
-                }
-                let (shape, data) = try file.readFloats(at: join(group, weight))
-                return ParameterArray(shape: shape, data: data)
-            }
-            layers.append(LayerWeights(name: name, kernel: try find("kernel"), bias: try find("bias")))
-        }
-        return layers
-    }
-
-    private static func readOptimizer(_ file: HDF5File, layers: [LayerWeights], path: String) throws -> [String: AdadeltaSlots] {
-        var slots: [String: AdadeltaSlots] = [:]
-        for layerName in try file.children(of: "/optimizer_weights") {
-            let layerGroup = "/optimizer_weights/\(layerName)"
-            guard file.isGroup(layerGroup) else { continue }
-            for variable in try file.children(of: layerGroup) {
-                let group = "\(layerGroup)/\(variable)"
-                guard file.isGroup(group) else { continue }
-                let grad = try file.readFloats(at: "\(group)/accumulated_grad")
-                let delta = try file.readFloats(at: "\(group)/accumulated_delta")
-                let layer = layers.first { $0.name == layerName }
-                let weightShape = variable == "kernel" ? layer?.kernel.shape : variable == "bias" ? layer?.bias.shape : nil
-                for (slot, shape) in [("accumulated_grad", grad.shape), ("accumulated_delta", delta.shape)]
-                where weightShape != nil && shape != weightShape {
-                    throw CNNSepError("\(path): \(group)/\(slot) has shape \(shape), expected \(weightShape!) like the weight")
-                }
-                slots["\(layerName)/\(variable)"] = AdadeltaSlots(
-                    squaredGradient: ParameterArray(shape: grad.shape, data: grad.data),
-                    squaredUpdate: ParameterArray(shape: delta.shape, data: delta.data))
-            }
-        }
-        return slots
-    }
-
-    private static func readTraining(_ file: HDF5File, into checkpoint: inout Checkpoint, path: String) throws {
-        func count(_ name: String) throws -> Int? {
-            guard let value = try file.intAttribute(name, at: "/training") else { return nil }
-            guard value >= 0, value <= Int64(Int32.max) * 1024 else {
-                throw CNNSepError("\(path): /training attribute \(name) is \(value), expected a count ≥ 0")
-            }
-            return Int(value)
-        }
-        let fields = ["repetition", "block", "epoch", "batch", "step"]
-        let values = try fields.map { try count($0) }
-        if values.contains(where: { $0 != nil }) {
-            if let missing = zip(fields, values).first(where: { $0.1 == nil }) {
-                throw CNNSepError("\(path): /training lacks attribute \(missing.0) (a position needs \(fields.joined(separator: ", ")))")
-            }
-            checkpoint.position = TrainingPosition(repetition: values[0]!, block: values[1]!, epoch: values[2]!,
-                                                   batch: values[3]!, step: values[4]!)
-            if file.exists("/training/epoch_loss_sum") {
-                let sum = try file.readDoubles(at: "/training/epoch_loss_sum")
-                guard sum.shape.isEmpty, let value = sum.data.first, value.isFinite else {
-                    throw CNNSepError("\(path): /training/epoch_loss_sum must be one finite number")
-                }
-                checkpoint.position?.epochLossSum = value
-            }
-        }
-        checkpoint.logLines = try count("log_lines")
-        if file.exists("/training/rng_state") {
-            let state = try file.readUInt64s(at: "/training/rng_state")
-            guard state.shape == [4], state.data != [0, 0, 0, 0] else {
-                throw CNNSepError("\(path): /training/rng_state has shape \(state.shape), expected 4 words, not all zero")
-            }
-            checkpoint.rngState = state.data
-        }
     }
 }

@@ -15,6 +15,8 @@ final class TrainingData {
     let validation: [Song]
     let cache: FeatureCache
     let blocks: [Range<Int>]
+    /// Training windows of each training song.
+    let windowCounts: [Int]
     /// Only the current block is resident; the next one is prepared in the background.
     let stream: BlockStream
     private var validationBlock: Block?
@@ -50,6 +52,10 @@ final class TrainingData {
         let all = train + validation
         try cache.prepare(all.indices.filter { $0 % ranks.size == ranks.rank }.map { all[$0] }, progress: showProgress)
         ranks.barrier()
+        // Counted now, so an entry that cannot be read stops here with its reason rather than
+        // counting as no windows in the progress and ETA.
+        let cache = self.cache, (length, hop) = (config.model.frames, config.windowHop)
+        windowCounts = try train.map { windowStarts(frames: try cache.features($0).frames, length: length, hop: hop).count }
         blocks = config.schedule.blocks(songCount: train.count)
         stream = BlockStream(cache: cache, songs: train, blocks: blocks,
                              windowLength: config.model.frames, windowHop: config.windowHop)
@@ -60,15 +66,12 @@ final class TrainingData {
 
     /// Training windows in block `index`.
     func windows(block index: Int) -> Int {
-        blocks[index].reduce(0) { sum, song in
-            let frames = (try? cache.features(training[song]).frames) ?? 0
-            return sum + windowStarts(frames: frames, length: config.model.frames, hop: config.windowHop).count
-        }
+        blocks[index].reduce(0) { $0 + windowCounts[$1] }
     }
 
-    /// Batches in one epoch of block `index` (for progress and ETA).
+    /// Batches in one epoch of block `index` (for progress and ETA), as `Block.batchOrder` cuts them.
     func batchesPerEpoch(block index: Int) -> Int {
-        windows(block: index) / config.batchSize      // the last partial batch is dropped (Block.batchOrder)
+        Block.batchCount(windows: windows(block: index), batchSize: config.batchSize)
     }
 
     /// Mean loss over all windows of the validation songs, in order, without gradients; nil when none.

@@ -188,9 +188,9 @@ struct TrainingJobTests {
     }
 
     /// SIGKILL to rank 1 mid-run (a crash): the job ends instead of hanging, and the run folder holds
-    /// a whole checkpoint, from which the run resumes. (If rank 0 was killed while saving, its
-    /// temporary `.latest.h5.<pid>.<n>.tmp` may remain beside it; latest.h5 is never touched until
-    /// a save is complete.)
+    /// a whole checkpoint (and its lock file), from which the run resumes. (If rank 0 was killed
+    /// while saving, its temporary `.latest.h5.<pid>.<n>.tmp` may remain beside it, for the next run
+    /// to remove; latest.h5 is never touched until a save is complete.)
     @Test func aKilledRankEndsTheJobAndLeavesAWholeCheckpoint() throws {
         let s = try Self.setup(songs: 3, schedule: """
             { "block_size": 2, "block_hop": 1, "repetitions": 2, "epochs_per_block": 3, "batch_size": 32, "window_hop": 6 }
@@ -205,7 +205,7 @@ struct TrainingJobTests {
         }
         #expect(job.status != 0)
         let files = try FileManager.default.contentsOfDirectory(atPath: s.run("run").path)
-        #expect(files.allSatisfy { ["latest.h5", "log.jsonl"].contains($0) || ($0.hasPrefix(".") && $0.hasSuffix(".tmp")) }, "\(files)")
+        #expect(files.allSatisfy { ["latest.h5", "log.jsonl", ".lock"].contains($0) || ($0.hasPrefix(".") && $0.hasSuffix(".tmp")) }, "\(files)")
         let stopped = try Self.checkpoint(s, "run")
         #expect(stopped.position != nil && stopped.layers.count == 15)
         let resumed = try Self.train(s, ranks: 2, runDir: "run")
