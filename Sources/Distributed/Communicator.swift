@@ -34,10 +34,11 @@ extension Communicator {
         values.withUnsafeMutableBufferPointer { allreduce($0, reduction) }
     }
 
+    /// One value reduced over the ranks (no array is made: training calls this every step).
     public func allreduce<T: ReducibleScalar>(_ value: T, _ reduction: Reduction) -> T {
-        var values = [value]
-        allreduce(&values, reduction)
-        return values[0]
+        var copy = value
+        withUnsafeMutablePointer(to: &copy) { allreduce(UnsafeMutableBufferPointer(start: $0, count: 1), reduction) }
+        return copy
     }
 
     /// True on every rank when `flag` is true on any rank: one 4-byte allreduce, cheap enough to call

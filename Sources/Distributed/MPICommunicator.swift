@@ -37,7 +37,7 @@ final class MPICommunicator: Communicator, @unchecked Sendable {
     func allreduce<T: ReducibleScalar>(_ values: UnsafeMutableBufferPointer<T>, _ reduction: Reduction) {
         guard let base = values.baseAddress else { return }
         let type = Self.datatype(T.kind), op = Self.operation(reduction)
-        for (start, count) in Self.chunks(values.count) {
+        Self.inChunks(values.count) { start, count in
             check(MPI_Allreduce(cnnsep_MPI_IN_PLACE(), base + start, count, type, op, cnnsep_MPI_COMM_WORLD()),
                   "MPI_Allreduce of \(values.count) values")
         }
@@ -45,7 +45,7 @@ final class MPICommunicator: Communicator, @unchecked Sendable {
 
     func broadcastRaw(_ bytes: UnsafeMutableRawBufferPointer) {
         guard let base = bytes.baseAddress else { return }
-        for (start, count) in Self.chunks(bytes.count) {
+        Self.inChunks(bytes.count) { start, count in
             check(MPI_Bcast(base + start, count, cnnsep_MPI_BYTE(), 0, cnnsep_MPI_COMM_WORLD()),
                   "MPI_Bcast of \(bytes.count) bytes")
         }
@@ -103,9 +103,13 @@ final class MPICommunicator: Communicator, @unchecked Sendable {
         fail("\(call()) failed: \(String(cString: text))")
     }
 
-    /// MPI counts are Int32: longer buffers go in pieces.
-    private static func chunks(_ count: Int) -> [(start: Int, count: Int32)] {
-        stride(from: 0, to: count, by: Int(Int32.max)).map { ($0, Int32(min(Int(Int32.max), count - $0))) }
+    /// MPI counts are Int32: longer buffers go in pieces (a loop, so a step's collectives allocate nothing).
+    private static func inChunks(_ count: Int, _ body: (_ start: Int, _ count: Int32) -> Void) {
+        var start = 0
+        while start < count {
+            body(start, Int32(min(Int(Int32.max), count - start)))
+            start += Int(Int32.max)
+        }
     }
 
     private static func datatype(_ kind: ScalarKind) -> MPI_Datatype {
