@@ -103,7 +103,7 @@ final class MPICommunicator: Communicator, @unchecked Sendable {
         fail("\(call()) failed: \(String(cString: text))")
     }
 
-    /// MPI counts are Int32: longer buffers go in pieces (a loop, so a step's collectives allocate nothing).
+    /// MPI counts are Int32: longer buffers go in pieces (a loop: no array per call).
     private static func inChunks(_ count: Int, _ body: (_ start: Int, _ count: Int32) -> Void) {
         var start = 0
         while start < count {
