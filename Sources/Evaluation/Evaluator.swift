@@ -101,9 +101,27 @@ public struct Evaluator {
     }
 }
 
+/// What `eval --json` writes: every song's scores, the summary rows and the model's oracle share per
+/// source (absent without `--oracle`).
+public struct EvaluationReport: Codable {
+    public let scores: [SongScores]
+    public let summary: [ScoreSummary.Row]
+    public let oracleShare: [String: Double]?
+
+    public init(_ scores: [SongScores]) {
+        let summary = ScoreSummary(scores)
+        self.scores = scores
+        self.summary = summary.rows
+        let shares = summary.oracleShares()
+        oracleShare = shares.isEmpty ? nil : shares
+    }
+
+    enum CodingKeys: String, CodingKey { case scores, summary, oracleShare = "oracle_share" }
+}
+
 /// Median and mean ± standard deviation per method, source and metric.
 public struct ScoreSummary {
-    public struct Row { public let method: String; public let source: String; public let metric: String
+    public struct Row: Codable { public let method: String; public let source: String; public let metric: String
         public let median: Double; public let mean: Double; public let std: Double; public let count: Int }
     public let rows: [Row]
 
@@ -126,7 +144,33 @@ public struct ScoreSummary {
         self.rows = rows
     }
 
-    /// The SDR/SIR/SAR table a person reads: one line per method and source.
+    /// The model's share of the oracle's gain per source, on mean SDR:
+    /// `(model − mixture) / (oracle − mixture)`, where "mixture" is the mixture-as-estimate baseline.
+    /// That baseline is the "mixture/4": BSS Eval's SDR does not change when an estimate is
+    /// scaled, so the mixture and a quarter of it score the same. 0 = no better than handing back the
+    /// mixture, 1 = as good as the ideal ratio masks. Empty without the oracle and mixture rows.
+    public func oracleShares(of method: String = "model") -> [String: Double] {
+        func mean(_ m: String, _ source: String) -> Double? {
+            rows.first { $0.method == m && $0.source == source && $0.metric == "SDR" }?.mean
+        }
+        var shares: [String: Double] = [:]
+        for source in Stem.names {
+            guard let model = mean(method, source), let oracle = mean("oracle", source), let mixture = mean("mixture", source)
+            else { continue }
+            shares[source] = (model - mixture) / (oracle - mixture)
+        }
+        return shares
+    }
+
+    /// The line `text()` ends with when the oracle and mixture rows are there.
+    public func oracleShareLine() -> String? {
+        let shares = oracleShares()
+        guard !shares.isEmpty else { return nil }
+        return "share of the oracle's gain, (model − mixture) / (oracle − mixture) on mean SDR: "
+            + Stem.names.compactMap { s in shares[s].map { String(format: "%@ %.1f %%", s, 100 * $0) } }.joined(separator: ", ")
+    }
+
+    /// The SDR/SIR/SAR table a person reads: one line per method and source, then the oracle share.
     public func text() -> String {
         var lines = ["method   source   SDR median (mean ± std)     SIR median (mean ± std)     SAR median (mean ± std)"]
         var current = ""
@@ -138,6 +182,7 @@ public struct ScoreSummary {
             lines.append(method.padding(toLength: 9, withPad: " ", startingAt: 0) + r.source.padding(toLength: 9, withPad: " ", startingAt: 0)
                 + others.map(cell).joined(separator: "     "))
         }
+        if let share = oracleShareLine() { lines.append(share) }
         return lines.joined(separator: "\n")
     }
 
