@@ -117,6 +117,7 @@ extension Config {
                 try r.float(l, "alpha", min: 0, max: 1e6) { c.loss.alpha = $0 }
                 try r.float(l, "beta", min: 0, max: 1e6) { c.loss.beta = $0 }
                 try r.float(l, "gamma", min: 0, max: 1e6) { c.loss.gamma = $0 }
+                try r.float(l, "other_weight", min: 0, max: 1e6) { c.loss.other = $0 }
             }
             try r.object(o, key: "optimizer") { r, a in
                 try r.float(a, "learning_rate", min: 1e-12, max: 1e6) { c.learningRate = $0 }
@@ -162,7 +163,8 @@ extension Config {
             "input_scale": Double(inputScale),
             "model": ["frames": model.frames, "t1": model.t1, "f1": model.f1, "n1": model.n1, "t2": model.t2,
                       "f2": model.f2, "n2": model.n2, "dense": model.dense, "mask_epsilon": Double(model.maskEpsilon)] as [String: Any],
-            "loss": ["alpha": Double(loss.alpha), "beta": Double(loss.beta), "gamma": Double(loss.gamma)],
+            "loss": ["alpha": Double(loss.alpha), "beta": Double(loss.beta), "gamma": Double(loss.gamma),
+                     "other_weight": Double(loss.other)],
             "optimizer": ["learning_rate": Double(learningRate), "rho": Double(rho), "epsilon": Double(epsilon)],
             "schedule": ["block_size": schedule.blockSize, "block_hop": schedule.blockHop, "repetitions": schedule.repetitions,
                          "epochs_per_block": schedule.epochsPerBlock, "batch_size": batchSize, "window_hop": windowHop,
@@ -220,7 +222,7 @@ struct ConfigReader {
         "dataset.": ["root", "train_split", "test_split", "validation_songs", "cache", "max_songs"],
         "audio.": ["sample_rate", "window_length", "hop"],
         "model.": ["frames", "t1", "f1", "n1", "t2", "f2", "n2", "dense", "mask_epsilon"],
-        "loss.": ["alpha", "beta", "gamma"],
+        "loss.": ["alpha", "beta", "gamma", "other_weight"],
         "optimizer.": ["learning_rate", "rho", "epsilon"],
         "schedule.": ["block_size", "block_hop", "repetitions", "epochs_per_block", "batch_size", "window_hop", "checkpoint_every_epochs"],
     ]

@@ -29,6 +29,7 @@ import Testing
         #expect(error(#"{"schedule": {"batch_size": 0}}"#).contains("'schedule.batch_size': expected an integer in 1"))
         #expect(error(#"{"schedule": {"batch_size": 2.5}}"#).contains("'schedule.batch_size': expected an integer"))
         #expect(error(#"{"loss": {"alpha": true}}"#).contains("'loss.alpha': expected a number, got true"))
+        #expect(error(#"{"loss": {"other_weight": -1}}"#).contains("'loss.other_weight': expected a number in 0"))
         #expect(error(#"{"model": {"f1": 600}}"#).contains("'model.f1'"))
         #expect(error(#"{"dataset": []}"#).contains("'dataset': expected an object"))
         #expect(error("{").contains("x.json: not valid JSON"))
@@ -38,6 +39,7 @@ import Testing
     @Test func configJSONRoundTrips() throws {
         var c = Config()
         c.validationSongs = ["a b"]; c.maxSongs = 3; c.inputScale = 0.5; c.seed = 99
+        c.loss.other = 0.25
         let back = try Config.parse(Data(c.json().utf8), source: "round trip")
         #expect(back == c)
     }

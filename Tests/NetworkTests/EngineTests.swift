@@ -33,20 +33,21 @@ import Testing
     }
 
     /// Loss, masks and gradients on the tape.
-    static func tape(_ network: ChandnaNetwork, _ b: Batch) -> (loss: Float, masks: [[Float]], grads: [[Float]]) {
+    static func tape(_ network: ChandnaNetwork, _ b: Batch, weights: LossWeights = LossWeights()) -> (loss: Float, masks: [[Float]], grads: [[Float]]) {
         let m = network.shape
         for p in network.parameters { p.zeroGrad() }
         let x = Tensor(b.mixture, shape: [b.count, m.frames, m.bins])
         let masks = softMasks(network(x), epsilon: m.maskEpsilon)
         let magnitudes = x.reshaped([b.count, m.frames, m.bins, 1])
         let targets = b.targets.map { Tensor($0, shape: [b.count, m.frames, m.bins, 1]) }
-        let loss = discriminativeLoss(estimates: masks.map { $0 * magnitudes }, targets: targets, weights: LossWeights())
+        let loss = discriminativeLoss(estimates: masks.map { $0 * magnitudes }, targets: targets, weights: weights)
         loss.backward()
         return (loss.scalar, masks.map(\.data), network.parameters.map { $0.grad! })
     }
 
     /// Loss, masks and gradients on the engine.
-    static func engine(_ network: ChandnaNetwork, _ b: Batch, threads: Int) -> (loss: Float, masks: [[Float]], grads: [[Float]]) {
+    static func engine(_ network: ChandnaNetwork, _ b: Batch, threads: Int,
+                       weights: LossWeights = LossWeights()) -> (loss: Float, masks: [[Float]], grads: [[Float]]) {
         let n = b.mixture.count
         let engine = NetworkEngine(network: network, capacity: b.count + 1, threads: threads)   // capacity above the batch
         b.mixture.withUnsafeBufferPointer { engine.input.update(from: $0.baseAddress!, count: n) }
@@ -62,7 +63,7 @@ import Testing
         let loss = b.targets[0].withUnsafeBufferPointer { y0 in b.targets[1].withUnsafeBufferPointer { y1 in
             b.targets[2].withUnsafeBufferPointer { y2 in b.targets[3].withUnsafeBufferPointer { y3 in
                 engine.loss(targets: (y0.baseAddress!, y1.baseAddress!, y2.baseAddress!, y3.baseAddress!), batch: b.count,
-                            weights: LossWeights(), gradients: true)
+                            weights: weights, gradients: true)
             } }
         } }
         NetworkEngine.prepareGradients(network.parameters)
@@ -70,13 +71,16 @@ import Testing
         return (loss, masks, network.parameters.map { $0.grad! })
     }
 
-    @Test(arguments: [("default", 1), ("default", 2), ("small", 1), ("small", 2)])
-    func engineEqualsTape(shape name: String, threads: Int) {
+    /// The last argument is the weight of the "other" term (0 = the paper's loss).
+    @Test(arguments: [("default", 1, 0), ("default", 2, 0), ("small", 1, 0), ("small", 2, 0), ("small", 2, 0.8)])
+    func engineEqualsTape(shape name: String, threads: Int, otherWeight: Float) {
         let m = Self.shapes.first { $0.0 == name }!.1
         let network = Self.network(m, seed: 31)
         let b = Self.batch(m, count: 3, seed: 32)
-        let reference = Self.tape(network, b)
-        let result = Self.engine(network, b, threads: threads)
+        var weights = LossWeights()
+        weights.other = otherWeight
+        let reference = Self.tape(network, b, weights: weights)
+        let result = Self.engine(network, b, threads: threads, weights: weights)
         #expect(Swift.abs(result.loss - reference.loss) <= 1e-5 * Swift.abs(reference.loss), "loss \(result.loss) vs tape \(reference.loss)")
         for s in 0..<4 {
             let worst = zip(result.masks[s], reference.masks[s]).map { Swift.abs($0 - $1) }.max()!
