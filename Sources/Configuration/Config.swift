@@ -46,6 +46,8 @@ public struct Config: Equatable {
     public var windowHop = 25
     /// Write `latest.h5` every this many epochs (and always at the end and on Ctrl-C).
     public var checkpointEveryEpochs = 1
+    /// Augmentation by remixing stems of different songs of the block (off: the paper).
+    public var remix = RemixSettings()
 
     public var seed: UInt64 = 2017
 
@@ -132,6 +134,8 @@ extension Config {
                 try r.int(s, "batch_size", min: 1, max: 1_000_000) { c.batchSize = $0 }
                 try r.int(s, "window_hop", min: 1, max: 10_000) { c.windowHop = $0 }
                 try r.int(s, "checkpoint_every_epochs", min: 1, max: 1_000_000) { c.checkpointEveryEpochs = $0 }
+                try r.float(s, "remix", min: 0, max: 1) { c.remix.fraction = $0 }
+                try r.floatRange(s, "remix_gains", min: 0, max: 100) { c.remix.gains = $0 }
             }
             try r.int(o, "seed", min: 0, max: Int.max) { c.seed = UInt64($0) }
             try r.string(o, "name") { c.name = $0 }   // informational; the file name wins on load
@@ -168,7 +172,8 @@ extension Config {
             "optimizer": ["learning_rate": Double(learningRate), "rho": Double(rho), "epsilon": Double(epsilon)],
             "schedule": ["block_size": schedule.blockSize, "block_hop": schedule.blockHop, "repetitions": schedule.repetitions,
                          "epochs_per_block": schedule.epochsPerBlock, "batch_size": batchSize, "window_hop": windowHop,
-                         "checkpoint_every_epochs": checkpointEveryEpochs],
+                         "checkpoint_every_epochs": checkpointEveryEpochs,
+                         "remix": Double(remix.fraction), "remix_gains": [Double(remix.gains.lowerBound), Double(remix.gains.upperBound)]] as [String: Any],
             "seed": seed,
             "name": name,
         ]
@@ -224,13 +229,26 @@ struct ConfigReader {
         "model.": ["frames", "t1", "f1", "n1", "t2", "f2", "n2", "dense", "mask_epsilon"],
         "loss.": ["alpha", "beta", "gamma", "other_weight"],
         "optimizer.": ["learning_rate", "rho", "epsilon"],
-        "schedule.": ["block_size", "block_hop", "repetitions", "epochs_per_block", "batch_size", "window_hop", "checkpoint_every_epochs"],
+        "schedule.": ["block_size", "block_hop", "repetitions", "epochs_per_block", "batch_size", "window_hop", "checkpoint_every_epochs",
+                      "remix", "remix_gains"],
     ]
 
     func string(_ o: [String: Any], _ key: String, _ set: (String) -> Void) throws {
         guard let value = o[key] else { return }
         guard let s = value as? String, !s.isEmpty else { throw fail(key, "expected a non-empty string, got \(Self.describe(value))") }
         set(s)
+    }
+
+    /// `[low, high]`, two numbers in min...max with low ≤ high.
+    func floatRange(_ o: [String: Any], _ key: String, min: Double, max: Double, _ set: (ClosedRange<Float>) -> Void) throws {
+        guard let value = o[key] else { return }
+        guard let a = value as? [Any], a.count == 2, let n = a as? [NSNumber], !n.contains(where: Self.isBool),
+              n.allSatisfy({ $0.doubleValue.isFinite }) else {
+            throw fail(key, "expected [low, high], two numbers, got \(Self.describe(value))")
+        }
+        let (lo, hi) = (n[0].doubleValue, n[1].doubleValue)
+        guard lo >= min, hi <= max, lo <= hi else { throw fail(key, "expected [low, high] with \(min) ≤ low ≤ high ≤ \(max), got [\(lo), \(hi)]") }
+        set(Float(lo)...Float(hi))
     }
 
     func optionalString(_ o: [String: Any], _ key: String, _ set: (String?) -> Void) throws {

@@ -87,11 +87,12 @@ public final class Trainer {
                 for epoch in firstEpoch..<s.epochsPerBlock {
                     let epochStart = rng.state
                     let order = block.batchOrder(batchSize: config.batchSize, using: &rng)
+                    let remixSeed = config.remix.isEnabled ? rng.next() : 0    // drawn only when remixing: the paper's runs are unchanged
                     let resuming = repetition == position.repetition && blockIndex == position.block && epoch == position.epoch
                     var lossSum = resuming ? position.epochLossSum : 0
                     let firstBatch = resuming ? position.batch : 0
                     for b in firstBatch..<order.count {
-                        block.fill(&batch, with: order[b])
+                        data.fill(&batch, from: block, windows: order[b], remixSeed: remixSeed, index: b)
                         let loss = step.step(batch)
                         guard loss.isFinite else {
                             throw CNNSepError("training diverged: the loss became \(loss) at repetition \(repetition + 1), block \(blockIndex + 1), epoch \(epoch + 1), batch \(b + 1); lower optimizer.learning_rate or input_scale")

@@ -42,7 +42,25 @@ final class TrainingData {
         try cache.prepare(train + validation, progress: showProgress)
         blocks = config.schedule.blocks(songCount: train.count)
         stream = BlockStream(cache: cache, songs: train, blocks: blocks,
-                             windowLength: config.model.frames, windowHop: config.windowHop)
+                             windowLength: config.model.frames, windowHop: config.windowHop,
+                             loadSignals: config.remix.isEnabled)
+        stft = STFT(windowLength: config.features.windowLength, hop: config.features.hop)
+    }
+
+    /// The features' STFT (remixes are transformed with it).
+    let stft: STFT
+
+    /// Fills the batch with `windows` of `block` — with remixing on, the last
+    /// `remix.count(inBatchOf:)` of them replaced by remixes drawn from a generator seeded by the
+    /// epoch's `remixSeed` and the batch's index, so a resumed epoch draws the same remixes for
+    /// batch `index` without replaying the batches before it.
+    func fill(_ batch: inout Batch, from block: Block, windows: [WindowRef], remixSeed: UInt64, index: Int) {
+        let remix = config.remix
+        guard remix.isEnabled else { return block.fill(&batch, with: windows) }
+        let count = remix.count(inBatchOf: windows.count)
+        var rng = SeededGenerator(seed: remixSeed ^ UInt64(index))
+        block.fill(&batch, with: Array(windows.prefix(windows.count - count)),
+                   remixes: block.remixes(count, gains: remix.gains, using: &rng), stft: stft)
     }
 
     /// Block `index` of the schedule (waiting for the background load if needed).

@@ -1,4 +1,5 @@
 import Configuration
+import Data
 import Foundation
 import Testing
 
@@ -30,6 +31,9 @@ import Testing
         #expect(error(#"{"schedule": {"batch_size": 2.5}}"#).contains("'schedule.batch_size': expected an integer"))
         #expect(error(#"{"loss": {"alpha": true}}"#).contains("'loss.alpha': expected a number, got true"))
         #expect(error(#"{"loss": {"other_weight": -1}}"#).contains("'loss.other_weight': expected a number in 0"))
+        #expect(error(#"{"schedule": {"remix": 1.5}}"#).contains("'schedule.remix': expected a number in 0.0...1.0, got 1.5"))
+        #expect(error(#"{"schedule": {"remix_gains": [2, 1]}}"#).contains("'schedule.remix_gains': expected [low, high] with"))
+        #expect(error(#"{"schedule": {"remix_gains": 1}}"#).contains("'schedule.remix_gains': expected [low, high], two numbers, got 1"))
         #expect(error(#"{"model": {"f1": 600}}"#).contains("'model.f1'"))
         #expect(error(#"{"dataset": []}"#).contains("'dataset': expected an object"))
         #expect(error("{").contains("x.json: not valid JSON"))
@@ -40,6 +44,7 @@ import Testing
         var c = Config()
         c.validationSongs = ["a b"]; c.maxSongs = 3; c.inputScale = 0.5; c.seed = 99
         c.loss.other = 0.25
+        c.remix = RemixSettings(fraction: 0.5, gains: 0.5...2)
         let back = try Config.parse(Data(c.json().utf8), source: "round trip")
         #expect(back == c)
     }

@@ -17,10 +17,13 @@ import Data
     }
 
     /// N epochs in one go and the same epochs interrupted (mid-epoch and at an epoch's end) and
-    /// resumed give bit-identical weights, optimizer state, position and log.
-    @Test func resumeIsExact() throws {
-        let (folder, c) = try tinyTrainingSetup()
+    /// resumed give bit-identical weights, optimizer state, position and log — also with half of
+    /// every batch remixed (the remixes of a resumed epoch are drawn again, not replayed).
+    @Test(arguments: [Float(0), 0.5]) func resumeIsExact(remix: Float) throws {
+        let (folder, base) = try tinyTrainingSetup()
         defer { try? FileManager.default.removeItem(at: folder) }
+        var c = base
+        c.remix.fraction = remix
         let straight = folder.appendingPathComponent("straight")
         #expect(try train(c, in: straight) == .finished)
 
@@ -128,5 +131,23 @@ import Data
         let again = TrainingStep(network: restored.network, config: c)
         let x = step.loss(mixture: mixture, targets: targets), y = again.loss(mixture: mixture, targets: targets)
         #expect(x == y)
+    }
+
+    /// Remixing changes what the network sees: the same run with a quarter of each batch remixed
+    /// ends with other weights, and two such runs with the same seed end with the same ones.
+    @Test func remixingIsOnAndDeterministic() throws {
+        let (folder, base) = try tinyTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var c = base
+        c.schedule = Schedule(blockSize: 3, blockHop: 3, repetitions: 1, epochsPerBlock: 1)
+        #expect(try train(c, in: folder.appendingPathComponent("plain")) == .finished)
+        c.remix.fraction = 0.25
+        #expect(try train(c, in: folder.appendingPathComponent("remix1")) == .finished)
+        #expect(try train(c, in: folder.appendingPathComponent("remix2")) == .finished)
+        func weights(_ run: String) throws -> [LayerWeights] {
+            try Checkpoint.load(folder.appendingPathComponent(run).appendingPathComponent("latest.h5")).layers
+        }
+        #expect(try weights("remix1") == weights("remix2"))
+        #expect(try weights("plain") != weights("remix1"))
     }
 }
