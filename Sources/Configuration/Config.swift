@@ -38,6 +38,9 @@ public struct Config: Equatable {
     public var learningRate: Float = 0.01
     public var rho: Float = 0.95
     public var epsilon: Float = 1.0
+    /// With a value, the learning rate falls geometrically from `learningRate` at the first epoch to
+    /// this at the last (`learningRate(epoch:of:)`); nil: constant (the paper).
+    public var finalLearningRate: Float? = nil
 
     // schedule
     public var schedule = Schedule()
@@ -125,6 +128,7 @@ extension Config {
                 try r.float(a, "learning_rate", min: 1e-12, max: 1e6) { c.learningRate = $0 }
                 try r.float(a, "rho", min: 0, max: 0.999_999_9) { c.rho = $0 }
                 try r.float(a, "epsilon", min: 1e-20, max: 1e6) { c.epsilon = $0 }
+                try r.optionalFloat(a, "final_learning_rate", min: 1e-12, max: 1e6) { c.finalLearningRate = $0 }
             }
             try r.object(o, key: "schedule") { r, s in
                 try r.int(s, "block_size", min: 1, max: 1_000_000) { c.schedule.blockSize = $0 }
@@ -143,6 +147,15 @@ extension Config {
         c.model.bins = c.features.windowLength / 2 + 1
         try c.validate(source: source)
         return c
+    }
+
+    /// The learning rate of global epoch `epoch` (0-based) of a run of `total` epochs: `learningRate`
+    /// throughout without `finalLearningRate`; with it, lr·(final/lr)^(epoch/(total−1)), from lr at
+    /// the first epoch to final at the last (lr for a run of one epoch).
+    public func learningRate(epoch: Int, of total: Int) -> Float {
+        guard let final = finalLearningRate, total > 1 else { return learningRate }
+        let lr = Double(learningRate)
+        return Float(lr * pow(Double(final) / lr, Double(epoch) / Double(total - 1)))
     }
 
     /// Cross-key checks that single values cannot express.
@@ -169,7 +182,8 @@ extension Config {
                       "f2": model.f2, "n2": model.n2, "dense": model.dense, "mask_epsilon": Double(model.maskEpsilon)] as [String: Any],
             "loss": ["alpha": Double(loss.alpha), "beta": Double(loss.beta), "gamma": Double(loss.gamma),
                      "other_weight": Double(loss.other)],
-            "optimizer": ["learning_rate": Double(learningRate), "rho": Double(rho), "epsilon": Double(epsilon)],
+            "optimizer": ["learning_rate": Double(learningRate), "rho": Double(rho), "epsilon": Double(epsilon)]
+                .merging(finalLearningRate.map { ["final_learning_rate": Double($0)] } ?? [:]) { a, _ in a },
             "schedule": ["block_size": schedule.blockSize, "block_hop": schedule.blockHop, "repetitions": schedule.repetitions,
                          "epochs_per_block": schedule.epochsPerBlock, "batch_size": batchSize, "window_hop": windowHop,
                          "checkpoint_every_epochs": checkpointEveryEpochs,
@@ -228,7 +242,7 @@ struct ConfigReader {
         "audio.": ["sample_rate", "window_length", "hop"],
         "model.": ["frames", "t1", "f1", "n1", "t2", "f2", "n2", "dense", "mask_epsilon"],
         "loss.": ["alpha", "beta", "gamma", "other_weight"],
-        "optimizer.": ["learning_rate", "rho", "epsilon"],
+        "optimizer.": ["learning_rate", "rho", "epsilon", "final_learning_rate"],
         "schedule.": ["block_size", "block_hop", "repetitions", "epochs_per_block", "batch_size", "window_hop", "checkpoint_every_epochs",
                       "remix", "remix_gains"],
     ]
@@ -277,6 +291,12 @@ struct ConfigReader {
         guard let value = o[key] else { return }
         if value is NSNull { set(nil); return }
         try int(o, key, min: min, max: Int.max) { set($0) }
+    }
+
+    func optionalFloat(_ o: [String: Any], _ key: String, min: Double, max: Double, _ set: (Float?) -> Void) throws {
+        guard let value = o[key] else { return }
+        if value is NSNull { set(nil); return }
+        try float(o, key, min: min, max: max) { set($0) }
     }
 
     func float(_ o: [String: Any], _ key: String, min: Double, max: Double, _ set: (Float) -> Void) throws {

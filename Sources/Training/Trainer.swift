@@ -85,6 +85,8 @@ public final class Trainer {
                 let block = try data.block(at: blockIndex)
                 let firstEpoch = (repetition == position.repetition && blockIndex == position.block) ? position.epoch : 0
                 for epoch in firstEpoch..<s.epochsPerBlock {
+                    let globalEpoch = (repetition * blocks.count + blockIndex) * s.epochsPerBlock + epoch + 1
+                    step.optimizer.learningRate = config.learningRate(epoch: globalEpoch - 1, of: epochsTotal)
                     let epochStart = rng.state
                     let order = block.batchOrder(batchSize: config.batchSize, using: &rng)
                     let remixSeed = config.remix.isEnabled ? rng.next() : 0    // drawn only when remixing: the paper's runs are unchanged
@@ -114,13 +116,13 @@ public final class Trainer {
                         }
                     }
                     // End of epoch: log, then checkpoint (which records how many log lines it has seen).
-                    let globalEpoch = (repetition * blocks.count + blockIndex) * s.epochsPerBlock + epoch + 1
                     var entry: [String: Any] = [
                         "repetition": repetition + 1, "block": blockIndex + 1, "epoch": epoch + 1,
                         "global_epoch": globalEpoch, "step": position.step,
                         "loss": order.isEmpty ? 0 : lossSum / Double(order.count),
                     ]
                     if let validation = try data.validationLoss(step) { entry["val_loss"] = validation }
+                    if config.finalLearningRate != nil { entry["learning_rate"] = Double(step.optimizer.learningRate) }
                     try log.append(entry)
 
                     var next = position

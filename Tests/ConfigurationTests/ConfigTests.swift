@@ -34,6 +34,7 @@ import Testing
         #expect(error(#"{"schedule": {"remix": 1.5}}"#).contains("'schedule.remix': expected a number in 0.0...1.0, got 1.5"))
         #expect(error(#"{"schedule": {"remix_gains": [2, 1]}}"#).contains("'schedule.remix_gains': expected [low, high] with"))
         #expect(error(#"{"schedule": {"remix_gains": 1}}"#).contains("'schedule.remix_gains': expected [low, high], two numbers, got 1"))
+        #expect(error(#"{"optimizer": {"final_learning_rate": 0}}"#).contains("'optimizer.final_learning_rate': expected a number in"))
         #expect(error(#"{"model": {"f1": 600}}"#).contains("'model.f1'"))
         #expect(error(#"{"dataset": []}"#).contains("'dataset': expected an object"))
         #expect(error("{").contains("x.json: not valid JSON"))
@@ -45,7 +46,21 @@ import Testing
         c.validationSongs = ["a b"]; c.maxSongs = 3; c.inputScale = 0.5; c.seed = 99
         c.loss.other = 0.25
         c.remix = RemixSettings(fraction: 0.5, gains: 0.5...2)
+        c.finalLearningRate = 0.001
         let back = try Config.parse(Data(c.json().utf8), source: "round trip")
         #expect(back == c)
+    }
+
+    /// Geometric from learning_rate to final_learning_rate over the run's epochs; constant without it.
+    @Test func learningRateSchedule() throws {
+        var c = Config()
+        c.learningRate = 1
+        #expect((0..<5).map { c.learningRate(epoch: $0, of: 5) } == [1, 1, 1, 1, 1])
+        c.finalLearningRate = 0.01
+        let rates = (0..<3).map { c.learningRate(epoch: $0, of: 3) }
+        for (rate, expected) in zip(rates, [Float(1), 0.1, 0.01]) { #expect(Swift.abs(rate - expected) <= 1e-6 * expected, "\(rates)") }
+        #expect(c.learningRate(epoch: 0, of: 1) == 1)
+        let parsed = try Config.parse(Data(#"{"optimizer": {"learning_rate": 0.5, "final_learning_rate": null}}"#.utf8), source: "x.json")
+        #expect(parsed.finalLearningRate == nil && parsed.learningRate(epoch: 7, of: 9) == 0.5)
     }
 }

@@ -17,13 +17,17 @@ import Data
     }
 
     /// N epochs in one go and the same epochs interrupted (mid-epoch and at an epoch's end) and
-    /// resumed give bit-identical weights, optimizer state, position and log — also with half of
-    /// every batch remixed (the remixes of a resumed epoch are drawn again, not replayed).
-    @Test(arguments: [Float(0), 0.5]) func resumeIsExact(remix: Float) throws {
+    /// resumed give bit-identical weights, optimizer state, position and log — with the paper's method,
+    /// and with every lever beyond it on (half of every batch remixed: the remixes of a resumed epoch
+    /// are drawn again, not replayed; a falling learning rate).
+    @Test(arguments: [false, true]) func resumeIsExact(levers: Bool) throws {
         let (folder, base) = try tinyTrainingSetup()
         defer { try? FileManager.default.removeItem(at: folder) }
         var c = base
-        c.remix.fraction = remix
+        if levers {
+            c.remix.fraction = 0.5
+            c.finalLearningRate = c.learningRate / 10
+        }
         let straight = folder.appendingPathComponent("straight")
         #expect(try train(c, in: straight) == .finished)
 
@@ -149,5 +153,25 @@ import Data
         }
         #expect(try weights("remix1") == weights("remix2"))
         #expect(try weights("plain") != weights("remix1"))
+    }
+
+    /// Each epoch trains at its scheduled rate (logged), and the paper's constant rate logs nothing.
+    @Test func learningRateFallsAsScheduled() throws {
+        let (folder, base) = try tinyTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var c = base
+        c.schedule = Schedule(blockSize: 3, blockHop: 3, repetitions: 1, epochsPerBlock: 3)
+        c.learningRate = 0.01
+        c.finalLearningRate = 0.0001
+        let run = folder.appendingPathComponent("run")
+        #expect(try train(c, in: run) == .finished)
+        let rates = try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n")
+            .map { try #require((try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["learning_rate"] as? Double) }
+        #expect(rates.count == 3)
+        for (rate, expected) in zip(rates, [0.01, 0.001, 0.0001]) { #expect(Swift.abs(rate - expected) <= 1e-6 * expected, "\(rates)") }
+        c.finalLearningRate = nil
+        #expect(try train(c, in: folder.appendingPathComponent("constant")) == .finished)
+        let line = try String(contentsOf: folder.appendingPathComponent("constant/log.jsonl"), encoding: .utf8)
+        #expect(!line.contains("learning_rate"))
     }
 }
