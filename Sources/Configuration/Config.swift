@@ -117,6 +117,7 @@ extension Config {
                 try r.int(m, "n2", min: 1, max: 100_000) { c.model.n2 = $0 }
                 try r.int(m, "dense", min: 1, max: 100_000) { c.model.dense = $0 }
                 try r.float(m, "mask_epsilon", min: 0, max: 1) { c.model.maskEpsilon = $0 }
+                try r.bool(m, "input_normalization") { c.model.inputNormalization = $0 }
             }
             try r.object(o, key: "loss") { r, l in
                 try r.float(l, "alpha", min: 0, max: 1e6) { c.loss.alpha = $0 }
@@ -179,7 +180,8 @@ extension Config {
             "audio": ["sample_rate": features.sampleRate, "window_length": features.windowLength, "hop": features.hop],
             "input_scale": Double(inputScale),
             "model": ["frames": model.frames, "t1": model.t1, "f1": model.f1, "n1": model.n1, "t2": model.t2,
-                      "f2": model.f2, "n2": model.n2, "dense": model.dense, "mask_epsilon": Double(model.maskEpsilon)] as [String: Any],
+                      "f2": model.f2, "n2": model.n2, "dense": model.dense, "mask_epsilon": Double(model.maskEpsilon),
+                      "input_normalization": model.inputNormalization] as [String: Any],
             "loss": ["alpha": Double(loss.alpha), "beta": Double(loss.beta), "gamma": Double(loss.gamma),
                      "other_weight": Double(loss.other)],
             "optimizer": ["learning_rate": Double(learningRate), "rho": Double(rho), "epsilon": Double(epsilon)]
@@ -240,7 +242,7 @@ struct ConfigReader {
         "": ["dataset", "audio", "input_scale", "model", "loss", "optimizer", "schedule", "seed", "name"],
         "dataset.": ["root", "train_split", "test_split", "validation_songs", "cache", "max_songs"],
         "audio.": ["sample_rate", "window_length", "hop"],
-        "model.": ["frames", "t1", "f1", "n1", "t2", "f2", "n2", "dense", "mask_epsilon"],
+        "model.": ["frames", "t1", "f1", "n1", "t2", "f2", "n2", "dense", "mask_epsilon", "input_normalization"],
         "loss.": ["alpha", "beta", "gamma", "other_weight"],
         "optimizer.": ["learning_rate", "rho", "epsilon", "final_learning_rate"],
         "schedule.": ["block_size", "block_hop", "repetitions", "epochs_per_block", "batch_size", "window_hop", "checkpoint_every_epochs",
@@ -291,6 +293,12 @@ struct ConfigReader {
         guard let value = o[key] else { return }
         if value is NSNull { set(nil); return }
         try int(o, key, min: min, max: Int.max) { set($0) }
+    }
+
+    func bool(_ o: [String: Any], _ key: String, _ set: (Bool) -> Void) throws {
+        guard let value = o[key] else { return }
+        guard let n = value as? NSNumber, Self.isBool(n) else { throw fail(key, "expected true or false, got \(Self.describe(value))") }
+        set(n.boolValue)
     }
 
     func optionalFloat(_ o: [String: Any], _ key: String, min: Double, max: Double, _ set: (Float?) -> Void) throws {

@@ -49,6 +49,10 @@ public final class Trainer {
             note("Resuming from \(checkpointURL.path) at repetition \(position.repetition + 1), block \(position.block + 1), epoch \(position.epoch + 1), batch \(position.batch + 1)")
         } else {
             try log.truncate(toLines: 0)
+            if let normalization = step.network.inputNormalization {      // resumed runs load it with the weights
+                let (mean, std) = try data.inputStatistics()
+                normalization.set(mean: mean, std: std)
+            }
         }
 
         let s = config.schedule

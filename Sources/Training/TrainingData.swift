@@ -66,6 +66,34 @@ final class TrainingData {
     /// Block `index` of the schedule (waiting for the background load if needed).
     func block(at index: Int) throws -> Block { try stream.block(at: index) }
 
+    /// Mean and standard deviation per bin of the network's input (magnitudes × `input_scale`) over
+    /// every frame of the training songs (not the validation songs), summed in Double in song order,
+    /// for `model.input_normalization`. A deviation below 1/1000 of the bins' mean deviation is raised
+    /// to it, so that no bin of a song is amplified more than 1000× the typical bin (a bin silent in
+    /// the training songs would otherwise blow up any sound a test song has there).
+    func inputStatistics() throws -> (mean: [Float], std: [Float]) {
+        let bins = config.model.bins, scale = Double(config.inputScale)
+        var sum = [Double](repeating: 0, count: bins), squares = sum
+        var frames = 0
+        for song in training {
+            let features = try cache.features(song)
+            let x = features.mixture()
+            for t in 0..<features.frames {
+                for k in 0..<bins {
+                    let v = Double(x[t * bins + k]) * scale
+                    sum[k] += v
+                    squares[k] += v * v
+                }
+            }
+            frames += features.frames
+        }
+        let n = Double(max(frames, 1))
+        let mean = sum.map { $0 / n }
+        let std = zip(squares, mean).map { max($0 / n - $1 * $1, 0).squareRoot() }
+        let floor = max(std.reduce(0, +) / Double(bins) * 1e-3, 1e-30)
+        return (mean.map { Float($0) }, std.map { Float(max($0, floor)) })
+    }
+
     /// Batches in one epoch of block `index` (for progress and ETA).
     func batchesPerEpoch(block index: Int) -> Int {
         let windows = blocks[index].reduce(0) { sum, song in

@@ -35,6 +35,7 @@ import Testing
         #expect(error(#"{"schedule": {"remix_gains": [2, 1]}}"#).contains("'schedule.remix_gains': expected [low, high] with"))
         #expect(error(#"{"schedule": {"remix_gains": 1}}"#).contains("'schedule.remix_gains': expected [low, high], two numbers, got 1"))
         #expect(error(#"{"optimizer": {"final_learning_rate": 0}}"#).contains("'optimizer.final_learning_rate': expected a number in"))
+        #expect(error(#"{"model": {"input_normalization": 1}}"#).contains("'model.input_normalization': expected true or false, got 1"))
         #expect(error(#"{"model": {"f1": 600}}"#).contains("'model.f1'"))
         #expect(error(#"{"dataset": []}"#).contains("'dataset': expected an object"))
         #expect(error("{").contains("x.json: not valid JSON"))
@@ -47,6 +48,7 @@ import Testing
         c.loss.other = 0.25
         c.remix = RemixSettings(fraction: 0.5, gains: 0.5...2)
         c.finalLearningRate = 0.001
+        c.model.inputNormalization = true
         let back = try Config.parse(Data(c.json().utf8), source: "round trip")
         #expect(back == c)
     }

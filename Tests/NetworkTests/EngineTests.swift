@@ -104,4 +104,36 @@ import Testing
         #expect(one.loss == two.loss)
         #expect(one.grads == two.grads)
     }
+
+    /// With `input_normalization` the network is the same network (same seed, same weights: the layer
+    /// draws nothing) run on (x − μ)/σ per bin, computed here by hand; the engine equals the tape.
+    @Test(arguments: [1, 2]) func inputNormalizationIsThePlainNetworkOnNormalizedInput(threads: Int) {
+        var m = smallConfig().model
+        let plain = Self.network(m, seed: 35)
+        m.inputNormalization = true
+        let normalized = Self.network(m, seed: 35)
+        #expect(normalized.parameters.count == plain.parameters.count)
+        #expect(zip(normalized.parameters, plain.parameters).allSatisfy { $0.data == $1.data })
+        var rng = SeededGenerator(seed: 36)
+        let mean = (0..<m.bins).map { _ in rng.nextFloat() * 3 }, std = (0..<m.bins).map { _ in 0.2 + rng.nextFloat() }
+        normalized.inputNormalization!.set(mean: mean, std: std)
+        #expect(normalized.layers.first?.name == "input_normalization")
+        let b = Self.batch(m, count: 3, seed: 37)
+        let x = Tensor(b.mixture, shape: [b.count, m.frames, m.bins])
+        let byHand = Tensor(b.mixture.indices.map { i in (b.mixture[i] - mean[i % m.bins]) / std[i % m.bins] }, shape: x.shape)
+        let expected = withNoGrad { plain(byHand) }, got = withNoGrad { normalized(x) }
+        for s in 0..<4 {
+            let scale = expected[s].data.map { Swift.abs($0) }.max()!
+            let worst = zip(got[s].data, expected[s].data).map { Swift.abs($0 - $1) }.max()!
+            #expect(worst <= 1e-5 * scale, "output \(s): \(worst) of \(scale)")
+        }
+        // The engine against the tape (loss, masks, gradients; the normalisation gets no gradient).
+        let reference = Self.tape(normalized, b), result = Self.engine(normalized, b, threads: threads)
+        #expect(Swift.abs(result.loss - reference.loss) <= 1e-5 * Swift.abs(reference.loss))
+        for (g, r) in zip(result.grads, reference.grads) {
+            let scale = max(r.map { Swift.abs($0) }.max()!, 1e-20)
+            #expect(zip(g, r).map { Swift.abs($0 - $1) }.max()! <= 1e-4 * scale)
+        }
+        #expect(normalized.inputNormalization!.kernel.grad == nil)
+    }
 }
