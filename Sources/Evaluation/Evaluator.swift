@@ -49,11 +49,22 @@ public struct Evaluator {
 
     /// The song's scores for the model and, with `oracle`, the ideal ratio masks and the mixture.
     public func evaluate(_ song: Song, oracle: Bool) throws -> [SongScores] {
+        try evaluate(song, model: true, baselines: oracle)
+    }
+
+    /// The song's scores for the ideal ratio masks and the mixture only (they do not depend on the model).
+    public func baselines(_ song: Song) throws -> [SongScores] {
+        try evaluate(song, model: false, baselines: true)
+    }
+
+    private func evaluate(_ song: Song, model: Bool, baselines: Bool) throws -> [SongScores] {
         let (mixture, references) = try load(song)
-        // The model's stems exactly as `predict` makes them ("other" = mixture − the other three).
-        let model = try separator.separate([mixture], remainder: Stem.other.index).map { $0[0] }
-        var methods: [(String, [[Float]])] = [("model", model)]
-        if oracle {
+        var methods: [(String, [[Float]])] = []
+        if model {
+            // The model's stems exactly as `predict` makes them ("other" = mixture − the other three).
+            methods.append(("model", try separator.separate([mixture], remainder: Stem.other.index).map { $0[0] }))
+        }
+        if baselines {
             methods.append(("oracle", idealRatioMaskEstimates(mixture: mixture, references: references)))
             methods.append(("mixture", [[Float]](repeating: mixture, count: 4)))
         }

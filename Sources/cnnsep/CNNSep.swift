@@ -8,7 +8,7 @@ struct CNNSep: ParsableCommand {
         abstract: "Train the Chandna et al. (2017) CNN and separate songs into bass, drums, other and vocals.",
         subcommands: [
             Demo.self, Synth.self, DatasetCommand.self, Train.self, Info.self,
-            Predict.self, Eval.self, Score.self,
+            Predict.self, Eval.self, Score.self, Study.self,
             Forward.self, Step.self, Bench.self, PlotCommand.self,
         ])
 

@@ -18,6 +18,35 @@ import Testing
         _ = try Config.load(configs.appendingPathComponent("demo.json"))
     }
 
+    /// The quality study's configs (scripts/quality_study.sh): `paper` is the paper's method on the
+    /// realistic set, and each lever config changes only its own keys.
+    @Test func qualityConfigsAreThePaperPlusOneLever() throws {
+        let folder = configs.appendingPathComponent("quality")
+        func load(_ name: String) throws -> Config { try Config.load(folder.appendingPathComponent("\(name).json")) }
+        var paper = try load("paper")
+        #expect(paper.datasetRoot == "Data/realistic")
+        paper.datasetRoot = Config().datasetRoot
+        paper.name = Config().name
+        #expect(paper == Config())
+        func lever(_ name: String, _ change: (inout Config) -> Void) throws {
+            var expected = try load("paper")
+            change(&expected)
+            expected.name = name
+            #expect(try load(name) == expected, "\(name)")
+        }
+        try lever("remix") { $0.remix.fraction = 0.5 }
+        try lever("other-weight") { $0.loss.other = 1 }
+        try lever("window-hop-5") { $0.windowHop = 5 }
+        try lever("input-normalization") { $0.model.inputNormalization = true }
+        try lever("lr-decay") { $0.finalLearningRate = 0.001 }
+        try lever("original") { $0.inputScale = 0.009375; $0.learningRate = 1; $0.epsilon = 1e-6 }
+        try lever("all") {
+            $0.remix.fraction = 0.5; $0.loss.other = 1; $0.windowHop = 5; $0.model.inputNormalization = true; $0.finalLearningRate = 0.001
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted()
+        #expect(names == ["all", "input-normalization", "lr-decay", "original", "other-weight", "paper", "remix", "window-hop-5"].map { $0 + ".json" })
+    }
+
     func error(_ json: String) -> String {
         do { _ = try Config.parse(Data(json.utf8), source: "x.json"); return "no error" }
         catch { return "\(error)" }

@@ -90,4 +90,32 @@ import Network
             #expect(Swift.abs(a.sdr - b.sdr) < 1e-6 && Swift.abs(a.sir - b.sir) < 1e-6, "\(source): \(a) vs \(b)")
         }
     }
+
+    /// Two seeds on two songs, numbers worked out by hand. Bass: seed 1 scores 2, 4 (mean 3), seed 2
+    /// 4, 6 (mean 5): 4 ± √2 (sample deviation); oracle 10, 12 (11), mixture −5, −3 (−4); shares 7/15
+    /// and 9/15: 8/15 ± √2/15. The other sources are shifted by 1 dB each in all methods, so the
+    /// same shares.
+    @Test func studySummaryIsTheSpreadAcrossSeedsOfTheMeansOverSongs() throws {
+        func song(_ name: String, _ method: String, _ sdr: Double) -> SongScores {
+            SongScores(song: name, method: method, scores: Dictionary(uniqueKeysWithValues: Stem.names.enumerated().map { s, n in
+                (n, StemScore(sdr: sdr + Double(s), sir: 0, sar: 0))
+            }))
+        }
+        let models = [[song("a", "model", 2), song("b", "model", 4)], [song("a", "model", 4), song("b", "model", 6)]]
+        let baselines = [song("a", "oracle", 10), song("a", "mixture", -5), song("b", "oracle", 12), song("b", "mixture", -3)]
+        let summary = StudySummary(config: "c", dataset: "/d", split: "Test", seeds: [1, 2], models: models, baselines: baselines)
+        #expect(summary.songs == 2 && summary.sources.map(\.source) == Stem.names)
+        let bass = summary.sources[0], other = summary.sources[2]
+        #expect(bass.modelSDR.perSeed == [3, 5] && bass.modelSDR.mean == 4)
+        #expect(Swift.abs(bass.modelSDR.std - 2.0.squareRoot()) < 1e-12)
+        #expect(bass.oracleSDR == 11 && bass.mixtureSDR == -4 && other.oracleSDR == 13 && other.mixtureSDR == -2)
+        #expect(Swift.abs(other.oracleShare.mean - 8.0 / 15.0) < 1e-12)
+        #expect(Swift.abs(other.oracleShare.std - 2.0.squareRoot() / 15.0) < 1e-12)
+        #expect(summary.text().contains("bass       4.00 ±  1.41      11.00       -4.00       53.3 % ±  9.4"))
+        #expect(summary.markdown().contains("| other | 6.00 ± 1.41 | 5.00, 7.00 | 13.00 | -2.00 | 53.3 % ± 9.4 | 46.7 %, 60.0 % |"))
+        let json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(summary)) as? [String: Any])
+        let sources = try #require(json["sources"] as? [[String: Any]])
+        #expect((sources[0]["model_sdr"] as? [String: Any])?["per_seed"] as? [Double] == [3, 5])
+        #expect(StudySummary.Spread([7]).std == 0)
+    }
 }
