@@ -2,7 +2,8 @@
 # commands the README promises; .ci/run runs `make test`.
 
 APT_PACKAGES := pkg-config libopenblas-dev libfftw3-dev libsndfile1-dev libhdf5-dev \
-                libsamplerate0-dev libcairo2-dev liblapacke-dev
+                libsoxr-dev libcairo2-dev liblapacke-dev libopenmpi-dev openmpi-bin \
+                libfluidsynth-dev fluid-soundfont-gm
 
 .PHONY: deps build release test demo bench clean
 

@@ -23,8 +23,10 @@ let package = Package(
         systemLibrary("CFFTW", pkgConfig: "fftw3f", apt: "libfftw3-dev"),
         systemLibrary("CSndFile", pkgConfig: "sndfile", apt: "libsndfile1-dev"),
         systemLibrary("CHDF5", pkgConfig: "hdf5", apt: "libhdf5-dev"),
-        systemLibrary("CSampleRate", pkgConfig: "samplerate", apt: "libsamplerate0-dev"),
+        systemLibrary("CSoxr", pkgConfig: "soxr", apt: "libsoxr-dev"),
         systemLibrary("CCairo", pkgConfig: "cairo", apt: "libcairo2-dev"),
+        systemLibrary("CMPI", pkgConfig: "ompi-c", apt: "libopenmpi-dev"),
+        systemLibrary("CFluidSynth", pkgConfig: "fluidsynth", apt: "libfluidsynth-dev"),
 
         // Errors, atomic file writes, progress, interrupts, the seeded generator, the stem list.
         .target(name: "Support"),
@@ -33,11 +35,11 @@ let package = Package(
         // A small safe wrapper over the HDF5 C library.
         .target(name: "HDF5", dependencies: ["Support", "CHDF5"]),
         // Audio files, resampling, STFT, metrics; knows nothing about networks.
-        .target(name: "Audio", dependencies: ["Support", "CBLAS", "CFFTW", "CSndFile", "CSampleRate"]),
+        .target(name: "Audio", dependencies: ["Support", "CBLAS", "CFFTW", "CSndFile", "CSoxr"]),
         // Layers, the Chandna network, its loss, Adadelta, the preallocated engine, checkpoint files.
         .target(name: "Network", dependencies: ["Support", "Autodiff", "HDF5", "CBLAS"]),
         // Datasets, the feature cache, blocks and batches of training windows, the demo synthesizer.
-        .target(name: "Data", dependencies: ["Support", "Audio"]),
+        .target(name: "Data", dependencies: ["Support", "Audio", "CFluidSynth"]),
         // The run's settings (Configs/*.json), validated; ties the modules' settings together.
         .target(name: "Configuration", dependencies: ["Support", "Audio", "Network", "Data"]),
         // The training loop, its step, its data and its log.
@@ -48,9 +50,11 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Support", "Audio", "Data", "Configuration", "Inference"]),
         // Figures (spectrograms, masks, curves) drawn with cairo.
         .target(name: "Plot", dependencies: ["Support", "Audio", "CCairo"], exclude: ["make_colormaps.py"]),
+        // Ranks of an MPI job (mpirun/srun) and their collectives; a single process never calls MPI.
+        .target(name: "Distributed", dependencies: ["Support", "CMPI"]),
         .executableTarget(name: "cnnsep", dependencies: [
             "Support", "Autodiff", "HDF5", "Audio", "Network", "Data", "Configuration", "Training", "Inference",
-            "Evaluation", "Plot",
+            "Evaluation", "Plot", "Distributed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -65,5 +69,6 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["TestHelpers", "Inference", "Configuration", "Network", "Audio", "Autodiff", "Support"]),
         .testTarget(name: "EvaluationTests", dependencies: ["TestHelpers", "Evaluation", "Inference", "Configuration", "Network", "Data", "Audio", "Support"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot", "Support"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "CMPI"]),
     ]
 )

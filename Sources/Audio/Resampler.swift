@@ -1,12 +1,17 @@
-import CSampleRate
+import CSoxr
 import Foundation
 import Support
 
-/// Sample-rate conversion with libsamplerate's best converter (`SRC_SINC_BEST_QUALITY`: band-limited
-/// sinc interpolation, about 97 % of the lower Nyquist band kept, 97 dB stop-band attenuation).
-/// Sample n at the input rate and sample m at the output rate are aligned in time (t = n/from = m/to):
-/// libsamplerate compensates its filter delay. The output has `round(count · to / from)` samples.
+/// Sample-rate conversion with libsoxr (the resampler of sox, ffmpeg's soxr option and librosa's
+/// default) at `ResamplerRecipe.standard`. Sample n at the input rate and sample m at the output
+/// rate are aligned in time (t = n/from = m/to): the recipe is linear phase and libsoxr drops its
+/// filter delay. The output has `round(count · to / from)` samples. Passband error and aliasing
+/// against scipy's resample_poly: Tests/AudioTests/ResamplerQualityTests.swift; speed: BENCHMARKS.md.
 public enum Resampler {
+    /// Names the converter and its setting; `FeatureCache` keys resampled songs' entries by it, so
+    /// features made by another converter are rebuilt.
+    public static var identity: String { "\(String(cString: soxr_version())) \(ResamplerRecipe.standard)" }
+
     /// The number of samples `count` samples become.
     public static func outputCount(_ count: Int, from: Int, to: Int) -> Int {
         Int((Double(count) * Double(to) / Double(from)).rounded())
@@ -18,56 +23,52 @@ public enum Resampler {
 
     /// Every channel of `buffer`, converted to `rate`.
     public static func resample(_ buffer: AudioBuffer, to rate: Int) throws -> AudioBuffer {
-        let from = buffer.sampleRate, channelCount = buffer.channelCount
-        guard from > 0, rate > 0 else {
-            throw CNNSepError("resample: rates must be positive (asked \(from) Hz → \(rate) Hz)")
-        }
-        let ratio = Double(rate) / Double(from)
-        guard src_is_valid_ratio(ratio) != 0 else {
-            throw CNNSepError("resample: \(from) Hz → \(rate) Hz is beyond libsamplerate's ratio range (1/256...256)")
-        }
-        if rate == from || buffer.frameCount == 0 || channelCount == 0 {
-            return AudioBuffer(sampleRate: rate, channels: buffer.channels.map { rate == from ? $0 : [] })
+        try resample(buffer, to: rate, recipe: .standard)
+    }
+
+    /// The same with another recipe (benchmarks compare them).
+    public static func resample(_ buffer: AudioBuffer, to rate: Int, recipe: ResamplerRecipe) throws -> AudioBuffer {
+        try StreamingResampler.check(from: buffer.sampleRate, to: rate, channelCount: max(1, buffer.channelCount))
+        if rate == buffer.sampleRate || buffer.frameCount == 0 || buffer.channelCount == 0 {
+            return AudioBuffer(sampleRate: rate, channels: buffer.channels.map { rate == buffer.sampleRate ? $0 : [] })
         }
         try AudioFile.checkFinite(buffer, name: "resample input")
-        let frames = buffer.frameCount
-        let outFrames = outputCount(frames, from: from, to: rate)
-        var input = [Float](repeating: 0, count: frames * channelCount)
-        for c in 0..<channelCount {
-            buffer.channels[c].withUnsafeBufferPointer { src in
-                input.withUnsafeMutableBufferPointer { dst in
-                    for n in 0..<frames { dst[n * channelCount + c] = src[n] }
-                }
-            }
-        }
-        // Room for libsamplerate's rounding; the result is cut or zero-padded to outFrames.
-        let capacity = outFrames + 64
-        var output = [Float](repeating: 0, count: capacity * channelCount)
-        var generated = 0
-        let status: Int32 = input.withUnsafeBufferPointer { inp in
-            output.withUnsafeMutableBufferPointer { out in
-                var data = SRC_DATA()
-                data.data_in = inp.baseAddress
-                data.data_out = out.baseAddress
-                data.input_frames = frames
-                data.output_frames = capacity
-                data.src_ratio = ratio
-                data.end_of_input = 1
-                let status = src_simple(&data, Int32(SRC_SINC_BEST_QUALITY), Int32(channelCount))
-                generated = Int(data.output_frames_gen)
-                return status
-            }
-        }
-        guard status == 0 else {
-            throw CNNSepError("resample: libsamplerate failed (\(String(cString: src_strerror(status))))")
-        }
-        let kept = min(generated, outFrames)
-        let channels = (0..<channelCount).map { c -> [Float] in
-            var channel = [Float](repeating: 0, count: outFrames)
-            for m in 0..<kept { channel[m] = output[m * channelCount + c] }
-            return channel
-        }
-        return AudioBuffer(sampleRate: rate, channels: channels)
+        let converter = try StreamingResampler(from: buffer.sampleRate, to: rate, channelCount: buffer.channelCount, recipe: recipe)
+        return AudioBuffer(sampleRate: rate, channels: try converter.process(buffer.channels, last: true))
+    }
+}
+
+/// A libsoxr quality recipe (`soxr_quality_spec`): precision, passband shape and phase response.
+public struct ResamplerRecipe: Sendable, Equatable, CustomStringConvertible {
+    public enum Precision: String, Sendable {
+        case high = "SOXR_HQ"           // 20-bit, about 120 dB
+        case veryHigh = "SOXR_VHQ"      // 28-bit, about 170 dB (below float32's own rounding)
+    }
+    public enum Phase: String, Sendable {
+        case linear, intermediate, minimum
+    }
+    public var precision: Precision
+    /// `SOXR_ROLLOFF_NONE`: flat up to the passband end (0.91 of the lower Nyquist frequency). Without it
+    /// libsoxr lets the passband droop by up to 0.01 dB towards that end (0.007 dB at 0.9, measured).
+    public var flatPassband: Bool
+    /// Only linear phase keeps t = n/from = m/to for every frequency.
+    public var phase: Phase
+
+    public init(precision: Precision, flatPassband: Bool = true, phase: Phase = .linear) {
+        (self.precision, self.flatPassband, self.phase) = (precision, flatPassband, phase)
+    }
+
+    /// What `Resampler` uses, chosen by measurement (BENCHMARKS.md, Audio).
+    public static let standard = ResamplerRecipe(precision: .veryHigh)
+
+    public var description: String {
+        "\(precision.rawValue) \(phase) phase\(flatPassband ? " flat passband" : "")"
+    }
+
+    var spec: soxr_quality_spec_t {
+        let precisionBits = precision == .high ? SOXR_HQ : SOXR_VHQ
+        let phaseBits = phase == .linear ? SOXR_LINEAR_PHASE : phase == .intermediate ? SOXR_INTERMEDIATE_PHASE : SOXR_MINIMUM_PHASE
+        return soxr_quality_spec(UInt(precisionBits | phaseBits), flatPassband ? UInt(SOXR_ROLLOFF_NONE) : 0)
     }
 }
 
@@ -76,69 +77,97 @@ public enum Resampler {
 /// converted without holding it in memory. Give the pieces in order and mark the last one.
 public final class StreamingResampler {
     public let from: Int, to: Int, channelCount: Int
-    private var state: OpaquePointer?
+    private let soxr: soxr_t?
+    /// Output frames per soxr_process call: libsoxr then takes a matching amount of input per call,
+    /// so its buffers stay small and in cache whatever the piece size (a whole song at once was
+    /// slower, BENCHMARKS.md).
+    private static let capacity = 16384
+    private let scratch: UnsafeMutablePointer<Float>
     private var consumed = 0, produced = 0
 
-    public init(from: Int, to: Int, channelCount: Int) throws {
+    static func check(from: Int, to: Int, channelCount: Int) throws {
         guard from > 0, to > 0, channelCount > 0 else {
             throw CNNSepError("resample: rates and channel count must be positive (asked \(from) Hz → \(to) Hz, \(channelCount) channels)")
         }
-        guard src_is_valid_ratio(Double(to) / Double(from)) != 0 else {
-            throw CNNSepError("resample: \(from) Hz → \(to) Hz is beyond libsamplerate's ratio range (1/256...256)")
+        guard (1.0 / 256...256).contains(Double(to) / Double(from)) else {
+            throw CNNSepError("resample: \(from) Hz → \(to) Hz is beyond the supported ratio range (1/256...256)")
         }
-        (self.from, self.to, self.channelCount) = (from, to, channelCount)
-        var error: Int32 = 0
-        state = src_new(Int32(SRC_SINC_BEST_QUALITY), Int32(channelCount), &error)
-        guard state != nil else { throw CNNSepError("resample: libsamplerate failed (\(String(cString: src_strerror(error))))") }
     }
 
-    deinit { if let state { src_delete(state) } }
+    public init(from: Int, to: Int, channelCount: Int, recipe: ResamplerRecipe = .standard) throws {
+        try Self.check(from: from, to: to, channelCount: channelCount)
+        (self.from, self.to, self.channelCount) = (from, to, channelCount)
+        scratch = .allocate(capacity: from == to ? 0 : Self.capacity * channelCount)
+        if from == to { soxr = nil; return }
+        var io = soxr_io_spec(SOXR_FLOAT32_S, SOXR_FLOAT32_S)     // one buffer per channel, no interleaving
+        var quality = recipe.spec
+        var runtime = soxr_runtime_spec(1)                         // callers run channels/stems on the cores
+        var error: soxr_error_t?
+        soxr = soxr_create(Double(from), Double(to), UInt32(channelCount), &error, &io, &quality, &runtime)
+        if let error { scratch.deallocate(); throw CNNSepError("resample: libsoxr failed (\(String(cString: error)))") }
+    }
+
+    deinit {
+        if let soxr { soxr_delete(soxr) }
+        scratch.deallocate()
+    }
 
     /// Converts the next piece (one array per channel, all the same length, possibly empty). After the
     /// `last` piece the output is cut or zero-padded to `round(total · to / from)` samples in all.
     public func process(_ channels: [[Float]], last: Bool) throws -> [[Float]] {
         precondition(channels.count == channelCount, "StreamingResampler: \(channels.count) channels, expected \(channelCount)")
         let frames = channels.first?.count ?? 0
+        precondition(channels.allSatisfy { $0.count == frames }, "StreamingResampler: channels of different lengths")
         consumed += frames
-        if from == to { produced += frames; return channels }
-        var input = [Float](repeating: 0, count: frames * channelCount)
-        for c in 0..<channelCount { for n in 0..<frames { input[n * channelCount + c] = channels[c][n] } }
-        let ratio = Double(to) / Double(from)
-        var output: [Float] = []
-        var offset = 0
-        repeat {
-            let capacity = Int(Double(frames - offset) * ratio) + 256
-            var piece = [Float](repeating: 0, count: capacity * channelCount)
-            var used = 0, generated = 0
-            let status: Int32 = input.withUnsafeBufferPointer { inp in
-                piece.withUnsafeMutableBufferPointer { out in
-                    var data = SRC_DATA()
-                    data.data_in = inp.baseAddress.map { $0 + offset * channelCount }
-                    data.input_frames = frames - offset
-                    data.data_out = out.baseAddress
-                    data.output_frames = capacity
-                    data.src_ratio = ratio
-                    data.end_of_input = last ? 1 : 0
-                    let status = src_process(state, &data)
-                    (used, generated) = (Int(data.input_frames_used), Int(data.output_frames_gen))
-                    return status
+        guard let soxr else { produced += frames; return channels }
+        let wanted = last ? max(0, Resampler.outputCount(consumed, from: from, to: to) - produced) : nil
+        let capacity = Self.capacity, scratch = scratch
+        var output = [[Float]](repeating: [], count: channelCount)
+        for c in 0..<channelCount { output[c].reserveCapacity(Resampler.outputCount(frames, from: from, to: to) + (last ? capacity : 16)) }
+        let outPointers: [UnsafeMutableRawPointer?] = (0..<channelCount).map { UnsafeMutableRawPointer(scratch + $0 * capacity) }
+        /// One soxr_process call from `input` (nil: end of input), collecting what it gives.
+        func run(_ input: [UnsafePointer<Float>?]?, offset: Int, length: Int) throws -> (used: Int, given: Int) {
+            var used = 0, given = 0
+            let error: soxr_error_t? = outPointers.withUnsafeBufferPointer { out in
+                guard let input else { return soxr_process(soxr, nil, 0, nil, UnsafeMutableRawPointer(mutating: out.baseAddress), capacity, &given) }
+                let shifted: [UnsafeRawPointer?] = input.map { $0.map { UnsafeRawPointer($0 + offset) } }
+                return shifted.withUnsafeBufferPointer { inp in
+                    soxr_process(soxr, UnsafeRawPointer(inp.baseAddress), length, &used, UnsafeMutableRawPointer(mutating: out.baseAddress), capacity, &given)
                 }
             }
-            guard status == 0 else { throw CNNSepError("resample: libsamplerate failed (\(String(cString: src_strerror(status))))") }
-            output += piece[0..<generated * channelCount]
-            offset += used
-            // At the end, libsamplerate drains its filter over several calls until it has nothing left.
-            if offset >= frames && (!last || generated == 0) { break }
-        } while true
-        var outFrames = output.count / channelCount
-        if last {
-            let total = Resampler.outputCount(consumed, from: from, to: to)
-            let wanted = max(0, total - produced)
-            if outFrames > wanted { output.removeLast((outFrames - wanted) * channelCount) }
-            if outFrames < wanted { output += [Float](repeating: 0, count: (wanted - outFrames) * channelCount) }
+            if let error { throw CNNSepError("resample: libsoxr failed (\(String(cString: error)))") }
+            for c in 0..<channelCount { output[c].append(contentsOf: UnsafeBufferPointer(start: scratch + c * capacity, count: given)) }
+            return (used, given)
+        }
+        if frames > 0 {
+            try withBaseAddresses(channels) { input in
+                var offset = 0
+                while offset < frames {
+                    let step = try run(input, offset: offset, length: frames - offset)
+                    guard step.used > 0 || step.given > 0 else { throw CNNSepError("resample: libsoxr took no input and gave no output") }
+                    offset += step.used
+                }
+            }
+        }
+        if last { while try run(nil, offset: 0, length: 0).given > 0 {} }
+        var outFrames = output[0].count
+        if let wanted {
+            for c in 0..<channelCount {
+                if outFrames > wanted { output[c].removeLast(outFrames - wanted) }
+                if outFrames < wanted { output[c] += [Float](repeating: 0, count: wanted - outFrames) }
+            }
             outFrames = wanted
         }
         produced += outFrames
-        return (0..<channelCount).map { c in (0..<outFrames).map { output[$0 * channelCount + c] } }
+        return output
     }
+}
+
+/// Calls `body` with the base address of every array, all valid at once.
+private func withBaseAddresses<R>(_ arrays: [[Float]], _ body: ([UnsafePointer<Float>?]) throws -> R) throws -> R {
+    func step(_ i: Int, _ pointers: [UnsafePointer<Float>?]) throws -> R {
+        if i == arrays.count { return try body(pointers) }
+        return try arrays[i].withUnsafeBufferPointer { try step(i + 1, pointers + [$0.baseAddress]) }
+    }
+    return try step(0, [])
 }

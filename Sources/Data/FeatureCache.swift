@@ -13,8 +13,9 @@ import Support
 /// - zeros up to the next multiple of 4096 bytes (the data offset, page-aligned for mmap);
 /// - 5 planes of `frames × bins` float32 (mixture, bass, drums, other, vocals), frame-major.
 ///
-/// An entry is reused when its header's settings and file stamps match the audio files now and the
-/// file has the expected size; otherwise it is recomputed. Entries are written through
+/// An entry is reused when its header's settings and file stamps match the audio files now, a song
+/// at another rate was resampled by the same converter (`Resampler.identity`: libsoxr's version and
+/// recipe), and the file has the expected size; otherwise it is recomputed. Entries are written through
 /// `AtomicFile.write`, so an interrupted run leaves the old entry or none, never a torn one.
 /// Features: each file read, downmixed to mono (mean of channels), resampled to
 /// `settings.sampleRate` if its rate differs, then |STFT| (Audio's `STFT`, computed in chunks of
@@ -22,6 +23,8 @@ import Support
 public final class FeatureCache: @unchecked Sendable {
     public let folder: URL
     public let settings: FeatureSettings
+    /// Recorded in the entries of songs that needed resampling (tests pass another to see them rebuilt).
+    let resampler: String
     static let magic = Array("CNNSEPF1".utf8)
     static let alignment = 4096
     static let version = 1
@@ -30,10 +33,18 @@ public final class FeatureCache: @unchecked Sendable {
     /// Entries computed by this cache object so far (tests use it to tell reuse from recomputation).
     public var buildCount: Int { buildLock.lock(); defer { buildLock.unlock() }; return builds }
 
-    public init(folder: URL, settings: FeatureSettings) {
+    public convenience init(folder: URL, settings: FeatureSettings) {
+        self.init(folder: folder, settings: settings, resampler: Resampler.identity)
+    }
+
+    init(folder: URL, settings: FeatureSettings, resampler: String) {
         self.folder = folder
         self.settings = settings
+        self.resampler = resampler
     }
+
+    /// The converter an entry's features went through: none for a song at the feature rate.
+    func resampler(forRate rate: Int) -> String? { rate == settings.sampleRate ? nil : resampler }
 
     /// The default cache folder of a dataset: `<dataset root>/.cnnsep-cache` (hidden, so discovery
     /// never mistakes it for a split or a song).
@@ -137,6 +148,7 @@ public final class FeatureCache: @unchecked Sendable {
         var settings: FeatureSettings
         var files: [FileStamp]
         var audioSampleRate: Int
+        var resampler: String?     // absent when the song was at the feature rate
         var audioSamples: Int
         var frames: Int
         var bins: Int
@@ -167,6 +179,7 @@ public final class FeatureCache: @unchecked Sendable {
         guard headerLength > 0, 16 + headerLength <= size else { throw CNNSepError("\(url.path): damaged header") }
         let header = try JSONDecoder().decode(CacheHeader.self, from: Data(bytes[16..<(16 + headerLength)]))
         guard header.version == Self.version, header.settings == settings, header.files == stamps,
+              header.resampler == resampler(forRate: header.audioSampleRate),
               header.bins == settings.bins, header.frames >= 0 else {
             throw CNNSepError("\(url.path): stale")
         }
@@ -208,7 +221,8 @@ public final class FeatureCache: @unchecked Sendable {
             : Resampler.outputCount(infos[0].frameCount, from: rate, to: settings.sampleRate)
         let frames = stft.frameCount(samples: samples)
         let header = CacheHeader(version: Self.version, song: song.name, split: song.split, settings: settings,
-                                 files: stamps, audioSampleRate: rate, audioSamples: infos[0].frameCount,
+                                 files: stamps, audioSampleRate: rate, resampler: resampler(forRate: rate),
+                                 audioSamples: infos[0].frameCount,
                                  frames: frames, bins: stft.bins)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

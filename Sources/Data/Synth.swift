@@ -57,9 +57,13 @@ public enum DemoSynth {
     /// The song folder name of song `index` (0-based over Dev then Test), DSD100 style:
     /// `"003 - Nyquist's Ghost - Amber Harbor"`. Artists include `&`, apostrophes and accents on purpose.
     public static func songName(index: Int, seed: UInt64) -> String {
+        songName(index: index, seed: seed, artists: ["Demo Artist", "The Sine Waves", "Formant & Friends", "Nyquist's Ghost",
+                                                     "Café Oscillator", "Hann & Hamming", "Señor Sawtooth", "Bloc Party Of Four",
+                                                     "Ensemble Überton", "Phase Vocoders"])
+    }
+
+    static func songName(index: Int, seed: UInt64, artists: [String]) -> String {
         var rng = generator(index: index, seed: seed, stream: 1)
-        let artists = ["Demo Artist", "The Sine Waves", "Formant & Friends", "Nyquist's Ghost", "Café Oscillator",
-                       "Hann & Hamming", "Señor Sawtooth", "Bloc Party Of Four", "Ensemble Überton", "Phase Vocoders"]
         let adjectives = ["Amber", "Quiet", "Electric", "Hollow", "Golden", "Paper", "Velvet", "Distant", "Crystal", "Late"]
         let nouns = ["Harbor", "Engines", "Summer", "Lanterns", "Circuit", "Rivers", "Signal", "Garden", "Echoes", "Avenue"]
         let artist = artists[rng.nextInt(below: artists.count)]
@@ -71,10 +75,18 @@ public enum DemoSynth {
     /// Refuses a root whose splits already hold songs this run would not write (an older dataset).
     @discardableResult
     public static func write(to root: URL, settings: SynthSettings, progress: Bool) throws -> [Song] {
+        try write(to: root, settings: settings, progress: progress, name: { songName(index: $0, seed: settings.seed) },
+                  render: { render(index: $0, settings: settings) })
+    }
+
+    /// The dataset writer shared by every synthesizer: `render(i)` makes song `i` (0-based over Dev
+    /// then Test), whose files go under `name(i)`.
+    static func write(to root: URL, settings: SynthSettings, progress: Bool, name: (Int) -> String,
+                      render: @Sendable (Int) throws -> SynthSong) throws -> [Song] {
         precondition(settings.seconds > 0 && settings.devSongs >= 0 && settings.testSongs >= 0)
         let total = settings.devSongs + settings.testSongs
         let splits = (0..<total).map { $0 < settings.devSongs ? "Dev" : "Test" }
-        let names = (0..<total).map { songName(index: $0, seed: settings.seed) }
+        let names = (0..<total).map(name)
         let songs = (0..<total).map { i in
             let m = root.appendingPathComponent("Mixtures/\(splits[i])").appendingPathComponent(names[i])
             let s = root.appendingPathComponent("Sources/\(splits[i])").appendingPathComponent(names[i])
@@ -95,7 +107,7 @@ public enum DemoSynth {
         let errors = ErrorList()
         DispatchQueue.concurrentPerform(iterations: total) { i in
             do {
-                let song = render(index: i, settings: settings)
+                let song = try render(i)
                 let mixture = song.mixture()
                 // Integer k is passed as k/32768, which 16-bit WAV stores as k (and reads back as k/32768).
                 let scale = 1 / Float(32768)
@@ -159,7 +171,13 @@ public enum DemoSynth {
             let theta = Double.pi / 4 * (1 + pans[s])
             stereo.append([Float(gain * cos(theta)), Float(gain * sin(theta))].map { g in mono[s].map { $0 * g } })
         }
-        // One scale so that the mixture and every source peak at `peakSteps`, then integers per source.
+        return SynthSong(name: songName(index: index, seed: settings.seed), sampleRate: sr, sources: integerSources(stereo))
+    }
+
+    /// One scale for the song so that the mixture and every source peak at `peakSteps`, then each
+    /// source rounded to integers: `stereo[s][channel][n]`, all channels of one length.
+    static func integerSources(_ stereo: [[[Float]]]) -> [[[Float]]] {
+        let n = stereo[0][0].count
         var peak: Float = 0
         for c in 0..<2 {
             var sum = [Float](repeating: 0, count: n)
@@ -174,8 +192,7 @@ public enum DemoSynth {
         }
         // Rounding each source may add up to 4 × 0.5 steps to the mixture: leave room for it.
         let scale = (peakSteps - 2) / max(peak, 1e-12)
-        let sources = stereo.map { channels in channels.map { c in c.map { ($0 * scale).rounded() } } }
-        return SynthSong(name: songName(index: index, seed: settings.seed), sampleRate: sr, sources: sources)
+        return stereo.map { channels in channels.map { c in c.map { ($0 * scale).rounded() } } }
     }
 }
 

@@ -22,10 +22,7 @@ extension Separator {
 
     /// The name a song's output folder gets: the file name without extension, or the parent
     /// folder's name for a file called `mixture.*` (DSD100 and MUSDB18 layouts).
-    public static func songName(_ url: URL) -> String {
-        let base = url.deletingPathExtension().lastPathComponent
-        return base.lowercased() == "mixture" ? url.deletingLastPathComponent().lastPathComponent : base
-    }
+    public static func songName(_ url: URL) -> String { Audio.songName(of: url) }
 
     /// Separates an audio file into `<folder>/{bass,drums,other,vocals}.wav` at the input's rate,
     /// channel count and length. Bass, drums and vocals come from their masks; "other" is the input
@@ -86,13 +83,20 @@ extension Separator {
     }
 
     /// A song at another rate: converted to the model's rate while it is read, separated, and each
-    /// stem converted back as it comes out, so memory stays bounded here too.
+    /// stem converted back as it comes out, so memory stays bounded here too. "other" is delivered
+    /// with empty channels: the caller makes it at the input's rate (input minus the other three).
     func separateResampled(_ input: URL, info: AudioInfo, deliver: ([[[Float]]]) throws -> Void, progress: Support.Progress?) throws {
         let modelRate = config.features.sampleRate
         let length = Resampler.outputCount(info.frameCount, from: info.sampleRate, to: modelRate)
         let reader = try AudioFileReader(input)
-        let up = try StreamingResampler(from: info.sampleRate, to: modelRate, channelCount: info.channelCount)
-        let down = try (0..<4).map { _ in try StreamingResampler(from: modelRate, to: info.sampleRate, channelCount: info.channelCount) }
+        let channels = info.channelCount
+        // One mono converter per channel (and per stem) so that they can share the cores evenly.
+        let up = try (0..<channels).map { _ in try StreamingResampler(from: info.sampleRate, to: modelRate, channelCount: 1) }
+        let other = Stem.other.index
+        let converted = (0..<4).filter { $0 != other }
+        let down = try (0..<converted.count * channels).map { _ in
+            try StreamingResampler(from: modelRate, to: info.sampleRate, channelCount: 1)
+        }
         // Converted input kept from `start` on: the separator asks for ranges that only move forward.
         var kept = [[Float]](repeating: [], count: info.channelCount)
         var start = 0, ended = false
@@ -102,7 +106,7 @@ extension Separator {
             while start + kept[0].count < range.upperBound && !ended {
                 let piece = try reader.read(frames: 1 << 16)
                 ended = reader.position >= info.frameCount || piece.frameCount == 0
-                let converted = try up.process(piece.frameCount == 0 ? kept.map { _ in [] } : piece.channels, last: ended)
+                let converted = try Self.process(up, piece.frameCount == 0 ? kept.map { _ in [] } : piece.channels, last: ended)
                 for c in kept.indices { kept[c] += converted[c] }
             }
             return kept.map { channel in
@@ -115,19 +119,26 @@ extension Separator {
         try separate(length: length, channelCount: info.channelCount, read: read, emit: { stems in
             separated += stems[0][0].count
             let last = separated == length
-            var back = [[[Float]]](repeating: [], count: 4)
-            // The four conversions are independent; the best converter is slow enough to share the cores.
-            var failure: Error?
-            let lock = NSLock()
-            DispatchQueue.concurrentPerform(iterations: 4) { s in
-                do {
-                    let converted = try down[s].process(stems[s], last: last)
-                    lock.lock(); back[s] = converted; lock.unlock()
-                } catch { lock.lock(); failure = error; lock.unlock() }
-            }
-            if let failure { throw failure }
+            let results = try Self.process(down, converted.flatMap { stems[$0] }, last: last)
+            var back = [[[Float]]](repeating: [[Float]](repeating: [], count: channels), count: 4)
+            for (i, s) in converted.enumerated() { back[s] = Array(results[(i * channels)..<((i + 1) * channels)]) }
             try deliver(back)
-        }, remainder: Stem.other.index,
+        }, remainder: other,
            progress: { done, total in progress?.advance(by: done * 100 / total - (progress?.done ?? 0)) })
+    }
+
+    /// `signals[i]` through the mono converter `converters[i]`, all side by side on the cores.
+    static func process(_ converters: [StreamingResampler], _ signals: [[Float]], last: Bool) throws -> [[Float]] {
+        var results = [[Float]](repeating: [], count: signals.count)
+        var failure: Error?
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: signals.count) { i in
+            do {
+                let result = try converters[i].process([signals[i]], last: last)[0]
+                lock.lock(); results[i] = result; lock.unlock()
+            } catch { lock.lock(); failure = error; lock.unlock() }
+        }
+        if let failure { throw failure }
+        return results
     }
 }

@@ -7,8 +7,9 @@ import Support
 /// run as two halves on two threads. Training and separation run this; the tape is the reference it
 /// is tested against (NetworkTests).
 ///
-/// Use: write `batch` windows into `input` (batch × T × F, already scaled), then `forward`, and
-/// either `masks` (separation) or `loss(gradients: true)` and `backward` (training).
+/// Use: write `batch` windows into `input` (batch × T × F, already scaled), or pass windows the caller
+/// holds to `forward(batch:input:)`, then either `masks` (separation) or `loss(gradients: true)` and
+/// `backward` (training).
 public final class NetworkEngine {
     public let network: ChandnaNetwork
     public let capacity: Int
@@ -32,6 +33,7 @@ public final class NetworkEngine {
         self.memory = memory
         let inputShape = network.inputShape
         input = memory.buffer(capacity * inputShape.reduce(1, *))
+        windows = input
         let codeShape = Chain.outputShape(network.encoder, input: inputShape)
         let codeCount = capacity * codeShape.reduce(1, *)
         encoder = Chain(network.encoder, input: inputShape, x: input, dX: nil, outputGradient: memory.buffer(codeCount),
@@ -66,9 +68,16 @@ public final class NetworkEngine {
         if threads > 1 { helper.run(body) } else { body(0); body(1) }
     }
 
-    /// The network on the first `batch` windows of `input`.
-    public func forward(batch b: Int) {
+    /// The windows the current pass reads: `input`, or the caller's (which must stay valid until
+    /// `backward` returns).
+    private var windows: UnsafeMutablePointer<Float>
+
+    /// The network on the first `batch` windows of `input`, or of the caller's `windows` (batch × T × F)
+    /// without copying them.
+    public func forward(batch b: Int, windows given: UnsafePointer<Float>? = nil) {
         precondition(b > 0 && b <= capacity, "NetworkEngine.forward: batch \(b) outside 1...\(capacity)")
+        let source = given.map { UnsafeMutablePointer(mutating: $0) } ?? input   // the kernels only read it
+        if source != windows { windows = source; encoder.rebindInput(source) }
         encoder.forward(batch: b)
         bothHalves { part in for chain in halves[part] { chain.forward(batch: b) } }
     }
@@ -85,7 +94,7 @@ public final class NetworkEngine {
             let lo = min(part * half, n), hi = part == 1 ? n : min(lo + half, n)
             let g = (out.0 + lo, out.1 + lo, out.2 + lo, out.3 + lo)
             let value = softMaskLossKernel(outputs: (UnsafePointer(g.0), UnsafePointer(g.1), UnsafePointer(g.2), UnsafePointer(g.3)),
-                                           magnitudes: input + lo,
+                                           magnitudes: windows + lo,
                                            targets: (targets.0 + lo, targets.1 + lo, targets.2 + lo, targets.3 + lo),
                                            count: hi - lo, epsilon: network.shape.maskEpsilon, weights: weights,
                                            scale: 1 / Float(b), gradients: gradients ? g : nil)
@@ -135,7 +144,9 @@ private final class Chain {
     /// ∂L/∂output: the output itself when the last layer's backward does not read it (the loss then
     /// writes its gradient in place), unless a buffer is given.
     let outputGradient: UnsafeMutablePointer<Float>
-    private let io: [LayerBuffers]
+    private var io: [LayerBuffers]
+    /// Layers reading a_0 or a view of it (their `x` follows `rebindInput`).
+    private let readsInput: [Int]
     /// Whether each layer adds into its ∂L/∂input (a decoder's write into a code gradient another decoder wrote).
     private let accumulate: [Bool]
 
@@ -175,6 +186,16 @@ private final class Chain {
                                 scratch: work.scratch > 0 ? memory.buffer(work.scratch) : nil)
         }
         accumulate = layers.indices.map { i in owner[i] == 0 && accumulateIntoInput }
+        readsInput = layers.indices.filter { owner[$0] == 0 }
+    }
+
+    /// Points the layers that read the chain's input (and the views of it) at `x`.
+    func rebindInput(_ x: UnsafeMutablePointer<Float>) {
+        for i in readsInput {
+            let b = io[i]
+            let y = layers[i].isView ? x : b.y
+            io[i] = LayerBuffers(shape: b.shape, x: x, y: y, dY: b.dY, dX: b.dX, kept: b.kept, scratch: b.scratch)
+        }
     }
 
     func forward(batch: Int) {

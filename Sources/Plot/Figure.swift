@@ -115,6 +115,15 @@ struct AxisMap {
         return pixels.0 + f * (pixels.1 - pixels.0)
     }
 
+    /// The value that lands on `pixel` (the inverse of the map).
+    func value(atPixel pixel: Double) -> Double {
+        let f = (pixel - pixels.0) / (pixels.1 - pixels.0)
+        switch scale {
+        case .linear: return range.lowerBound + f * (range.upperBound - range.lowerBound)
+        case .log: return range.lowerBound * pow(range.upperBound / range.lowerBound, f)
+        }
+    }
+
     /// The ticks and their labels.
     func ticks(target: Int) -> [(value: Double, label: String)] {
         switch scale {

@@ -18,30 +18,53 @@ public struct Heatmap: Sendable {
     /// The extents the grid covers, in data units (the left edge of column 0 to the right edge of
     /// the last; the bottom of row 0 to the top of the last); nil ranges mean 0...columns, 0...rows.
     public var x: Axis
+    /// The rows' axis; with a log scale, `yShown` is the part drawn (its lower end must be > 0).
     public var y: Axis
+    public var yShown: ClosedRange<Double>?
 
     public init(title: String = "", values: [Float], columns: Int, rows: Int, valueRange: ClosedRange<Double>,
-                colormap: Colormap = .magma, colorBarLabel: String, x: Axis, y: Axis) {
+                colormap: Colormap = .magma, colorBarLabel: String, x: Axis, y: Axis, yShown: ClosedRange<Double>? = nil) {
         precondition(columns > 0 && rows > 0 && values.count == columns * rows,
                      "Heatmap: \(values.count) values for \(columns) columns × \(rows) rows")
         precondition(valueRange.upperBound > valueRange.lowerBound, "Heatmap: empty value range")
         self.title = title; self.values = values; self.columns = columns; self.rows = rows
         self.valueRange = valueRange; self.colormap = colormap; self.colorBarLabel = colorBarLabel
-        self.x = x; self.y = y
+        self.x = x; self.y = y; self.yShown = yShown
     }
 
     func draw(on canvas: Canvas, in rect: Rect, xLabels: Bool) {
         let lo = valueRange.lowerBound, span = valueRange.upperBound - valueRange.lowerBound
-        let image = ImageSurface(width: columns, height: rows) { column, row in
-            colormap.pixel(at: (Double(values[column * rows + (rows - 1 - row)]) - lo) / span)
+        let xRange = x.range ?? 0...Double(columns), yRange = y.range ?? 0...Double(rows)
+        let shown = y.scale == .log ? (yShown ?? yRange) : yRange
+        let yMap = AxisMap(range: shown, scale: y.scale, pixels: (rect.maxY, rect.y))
+        let image: ImageSurface
+        if y.scale == .linear {
+            image = ImageSurface(width: columns, height: rows) { column, row in
+                colormap.pixel(at: (Double(values[column * rows + (rows - 1 - row)]) - lo) / span)
+            }
+        } else {
+            // One image row per pixel row; each shows the largest value of the grid rows it covers
+            // (many at the top of a log axis, a fraction of one at the bottom).
+            let height = max(1, Int(rect.height.rounded()))
+            let rowsPerUnit = Double(rows) / (yRange.upperBound - yRange.lowerBound)
+            let spans: [Range<Int>] = (0..<height).map { p in
+                let top = yMap.value(atPixel: rect.y + Double(p)), bottom = yMap.value(atPixel: rect.y + Double(p + 1))
+                let first = Int(((bottom - yRange.lowerBound) * rowsPerUnit).rounded(.down))
+                let last = Int(((top - yRange.lowerBound) * rowsPerUnit).rounded(.down))
+                let a = min(max(first, 0), rows - 1), b = min(max(last, 0), rows - 1)
+                return a..<(max(a, b) + 1)
+            }
+            image = ImageSurface(width: columns, height: height) { column, row in
+                var top = -Float.infinity
+                for r in spans[row] { top = max(top, values[column * rows + r]) }
+                return colormap.pixel(at: (Double(top) - lo) / span)
+            }
         }
         canvas.drawImage(image, in: rect)
         canvas.frame(rect)
-
-        let xRange = x.range ?? 0...Double(columns), yRange = y.range ?? 0...Double(rows)
         canvas.drawXAxis(AxisMap(range: xRange, scale: .linear, pixels: (rect.x, rect.maxX)),
                          label: x.label, in: rect, showLabels: xLabels)
-        canvas.drawYAxis(AxisMap(range: yRange, scale: .linear, pixels: (rect.maxY, rect.y)), label: y.label, in: rect)
+        canvas.drawYAxis(yMap, label: y.label, in: rect)
         drawColorBar(on: canvas, beside: rect)
     }
 

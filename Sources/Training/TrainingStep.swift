@@ -38,13 +38,11 @@ public final class TrainingStep {
         return e
     }
 
-    /// Loss (and, with `gradients`, the parameters' grads) of `batch` windows on the engine;
-    /// `fill` writes the scaled input windows, `targets` are the scaled targets.
-    private func run(batch b: Int, gradients: Bool, fill: (UnsafeMutablePointer<Float>) -> Void,
-                     targets: Four<UnsafePointer<Float>>) -> Float {
+    /// Loss (and, with `gradients`, the parameters' grads) of `batch` scaled windows on the engine,
+    /// read where they are (no copy), against the scaled `targets`.
+    private func run(batch b: Int, gradients: Bool, windows: UnsafePointer<Float>, targets: Four<UnsafePointer<Float>>) -> Float {
         let e = engine(batch: b)
-        fill(e.input)
-        e.forward(batch: b)
+        e.forward(batch: b, windows: windows)
         let loss = e.loss(targets: targets, batch: b, weights: config.loss, gradients: gradients)
         if gradients {
             NetworkEngine.prepareGradients(parameters)
@@ -59,16 +57,14 @@ public final class TrainingStep {
                      && targets.count == 4 && targets.allSatisfy { $0.count == mixture.count },
                      "TrainingStep: mixture \(mixture.shape) must be (B, \(network.inputShape)) with 4 targets of its size")
         return mixture.data.withUnsafeBufferPointer { x in
-            withData(targets) { y in
-                run(batch: mixture.shape[0], gradients: gradients, fill: { $0.update(from: x.baseAddress!, count: x.count) }, targets: y)
-            }
+            withData(targets) { y in run(batch: mixture.shape[0], gradients: gradients, windows: x.baseAddress!, targets: y) }
         }
     }
 
     // MARK: Batches from the data module (what the trainer calls: no tensors are made)
 
-    /// Targets multiplied by the input scale, kept between steps (unused when the scale is 1).
-    private var scaledTargets: [[Float]] = []
+    /// The batch times the input scale, kept between steps (unused when the scale is 1).
+    private var scaled = Batch(capacity: 1, length: 1, bins: 1)
 
     /// One Adadelta step on the batch; returns the loss before the update.
     @discardableResult
@@ -82,21 +78,25 @@ public final class TrainingStep {
     public func loss(_ batch: Batch) -> Float { run(batch, gradients: false) }
 
     private func run(_ batch: Batch, gradients: Bool) -> Float {
-        let s = config.inputScale, n = batch.count * batch.length * batch.bins
-        if s != 1 {
-            if scaledTargets.first?.count ?? 0 < n { scaledTargets = batch.sources.map { _ in [Float](repeating: 0, count: n) } }
-            for k in 0..<4 {
-                batch.sources[k].withUnsafeBufferPointer { src in
-                    scaledTargets[k].withUnsafeMutableBufferPointer { dst in for i in 0..<n { dst[i] = src[i] * s } }
-                }
+        let s = config.inputScale
+        guard s != 1 else { return run(unscaled: batch, gradients: gradients) }
+        if scaled.capacity < batch.count || scaled.length != batch.length || scaled.bins != batch.bins {
+            scaled = Batch(capacity: batch.count, length: batch.length, bins: batch.bins)
+        }
+        let n = batch.count * batch.length * batch.bins
+        scaled.count = batch.count
+        for k in 0..<5 {
+            (k == 0 ? batch.mixture : batch.sources[k - 1]).withUnsafeBufferPointer { src in
+                func scale(_ dst: inout [Float]) { dst.withUnsafeMutableBufferPointer { d in for i in 0..<n { d[i] = src[i] * s } } }
+                if k == 0 { scale(&scaled.mixture) } else { scale(&scaled.sources[k - 1]) }
             }
         }
-        return batch.mixture.withUnsafeBufferPointer { x in
-            withPointers(s == 1 ? batch.sources : scaledTargets) { y in
-                run(batch: batch.count, gradients: gradients, fill: { input in
-                    if s == 1 { input.update(from: x.baseAddress!, count: n) } else { for i in 0..<n { input[i] = x[i] * s } }
-                }, targets: y)
-            }
+        return run(unscaled: scaled, gradients: gradients)
+    }
+
+    private func run(unscaled batch: Batch, gradients: Bool) -> Float {
+        batch.mixture.withUnsafeBufferPointer { x in
+            withPointers(batch.sources) { y in run(batch: batch.count, gradients: gradients, windows: x.baseAddress!, targets: y) }
         }
     }
 

@@ -1,11 +1,5 @@
-import Foundation
 import Configuration
-import Data
-import Evaluation
-import HDF5
-import Inference
-import Network
-import Training
+import Foundation
 import Support
 
 /// Reads `--config` as users type it (a path or a name under Configs/); `dsd100` when absent.

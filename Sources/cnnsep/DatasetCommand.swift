@@ -1,13 +1,7 @@
 import ArgumentParser
 import Audio
-import Foundation
-import Configuration
 import Data
-import Evaluation
-import HDF5
-import Inference
-import Network
-import Training
+import Foundation
 import Support
 
 struct DatasetCommand: ParsableCommand {

@@ -1,21 +1,20 @@
 import ArgumentParser
-import Foundation
-import Configuration
 import Data
 import Evaluation
-import HDF5
+import Foundation
 import Inference
-import Network
-import Training
 import Support
+import Training
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "The whole job on built-in data: synthesize the demo set if missing, train, separate a test song, score.",
         discussion: """
-        Uses Configs/demo.json. Running it again resumes training (or skips it when complete) and
-        re-scores. The table compares the model with the mixture-as-estimate baseline and the
+        Uses Configs/demo.json. The demo set is `cnnsep synth --realistic`: composed songs played with \
+        sampled instruments (libfluidsynth and the fluid-soundfont-gm SoundFont). Running it again \
+        resumes training (or skips it when complete) and re-scores. The table compares the model with \
+        the mixture-as-estimate baseline and the \
         ideal-ratio-mask upper bound on the demo's Test songs.
         """)
 
@@ -29,8 +28,8 @@ struct Demo: ParsableCommand {
         let c = try loadConfig(config)
         let root = URL(fileURLWithPath: c.datasetRoot)
         if !FileManager.default.fileExists(atPath: root.appendingPathComponent("Mixtures").path) {
-            note("1/4 synthesizing the demo dataset into \(root.path)")
-            _ = try DemoSynth.write(to: root, settings: SynthSettings(), progress: true)
+            note("1/4 synthesizing the demo dataset (sampled instruments) into \(root.path)")
+            _ = try RealisticSynth.write(to: root, settings: SynthSettings(), progress: true)
         } else {
             note("1/4 demo dataset found in \(root.path)")
         }

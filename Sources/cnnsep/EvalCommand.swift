@@ -1,12 +1,8 @@
 import ArgumentParser
-import Foundation
-import Configuration
 import Data
 import Evaluation
-import HDF5
+import Foundation
 import Inference
-import Network
-import Training
 import Support
 
 struct Eval: ParsableCommand {
@@ -14,11 +10,11 @@ struct Eval: ParsableCommand {
         commandName: "eval",
         abstract: "Separate a split's songs and score each stem with SDR/SIR/SAR against the references (mono).",
         discussion: """
-        Writes one JSON file per song and scores.csv to --out (default Checkpoints/<config>/eval/<split>/),
-        and prints the median and mean ± std per source. --oracle adds, on the same songs, the ideal ratio
-        masks (upper bound) and the mixture as every estimate (baseline), and the model's share of the
-        oracle's gain per source, (model − mixture) / (oracle − mixture) on mean SDR: 0 % = no better than
-        the mixture (or mixture/4: SDR ignores an estimate's scale), 100 % = the ideal ratio masks.
+        Writes one JSON file per song and scores.csv to --out (default Checkpoints/<config>/eval/<split>/), \
+        and prints the median and mean ± std per source. --oracle adds, on the same songs, the ideal ratio \
+        masks (upper bound) and the mixture as every estimate (baseline), and the model's share of the \
+        oracle's gain per source, (model − mixture) / (oracle − mixture) on mean SDR: 0 % = no better than \
+        the mixture (or mixture/4: SDR ignores an estimate's scale), 100 % = the ideal ratio masks. \
         --json writes {"scores": [per song and method], "summary": [rows], "oracle_share": {source: share}}.
         """)
 

@@ -1,13 +1,8 @@
 import ArgumentParser
 import Foundation
-import Configuration
-import Data
-import Evaluation
-import HDF5
 import Inference
-import Network
-import Training
 import Support
+import Training
 
 /// Options shared by `forward` and `step`: a checkpoint, a batch in HDF5, an output file.
 struct BatchOptions: ParsableArguments {

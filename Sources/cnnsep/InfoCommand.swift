@@ -1,12 +1,8 @@
 import ArgumentParser
-import Foundation
 import Configuration
-import Data
-import Evaluation
-import HDF5
+import Foundation
 import Inference
 import Network
-import Training
 import Support
 
 struct Info: ParsableCommand {

@@ -1,13 +1,7 @@
 import ArgumentParser
 import Audio
 import Foundation
-import Configuration
-import Data
-import Evaluation
-import HDF5
 import Inference
-import Network
-import Training
 import Support
 
 struct Predict: ParsableCommand {
@@ -15,8 +9,8 @@ struct Predict: ParsableCommand {
         commandName: "predict",
         abstract: "Separate songs into four stems: <out>/<song>/{bass,drums,other,vocals}.wav.",
         discussion: """
-        Stems have the input's sample rate, channel count and length, and add up to the input.
-        Folders are searched (recursively, in sorted order) for audio files; files named like a stem
+        Stems have the input's sample rate, channel count and length, and add up to the input. \
+        Folders are searched (recursively, in sorted order) for audio files; files named like a stem \
         (bass, drums, other, vocals) are not songs. A song whose four stems exist is skipped unless --force.
         """)
 

@@ -9,9 +9,9 @@ struct Score: ParsableCommand {
         commandName: "score",
         abstract: "Score estimated stems against reference stems with SDR/SIR/SAR.",
         discussion: """
-        Pairs REFERENCE_DIR/{bass,drums,other,vocals}.wav with the same names in ESTIMATE_DIR, downmixes
-        each to mono and computes BSS Eval v3 (mir_eval.separation.bss_eval_sources, 512-tap filter).
-        All eight files must share one sample rate and length. --framewise S also scores windows of S
+        Pairs REFERENCE_DIR/{bass,drums,other,vocals}.wav with the same names in ESTIMATE_DIR, downmixes \
+        each to mono and computes BSS Eval v3 (mir_eval.separation.bss_eval_sources, 512-tap filter). \
+        All eight files must share one sample rate and length. --framewise S also scores windows of S \
         seconds every S seconds and reports the median over windows (museval uses 1 s).
         """)
 

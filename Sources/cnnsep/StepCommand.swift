@@ -1,13 +1,8 @@
 import ArgumentParser
 import Foundation
-import Configuration
-import Data
-import Evaluation
-import HDF5
-import Inference
 import Network
-import Training
 import Support
+import Training
 
 struct Step: ParsableCommand {
     static let configuration = CommandConfiguration(

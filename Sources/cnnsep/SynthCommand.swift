@@ -1,26 +1,29 @@
 import ArgumentParser
-import Foundation
-import Configuration
 import Data
-import Evaluation
-import HDF5
-import Inference
-import Network
-import Training
+import Foundation
 import Support
 
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "synth",
-        abstract: "Write the built-in synthetic demo dataset (DSD100 layout, 44.1 kHz stereo 16-bit WAV).",
+        abstract: "Write a built-in demo dataset (DSD100 layout, 44.1 kHz stereo 16-bit WAV).",
         discussion: """
-        Songs have bass, drums, other (chords or arpeggios) and vocals (a melody with vibrato and \
-        formants); key, tempo, timbres and levels vary by seed. The mixture is exactly the sum of the \
-        four sources as stored (16-bit integers), and nothing clips. The same options give the same files.
+        By default songs of synthetic tones: bass, drums, other (chords or arpeggios) and vocals (a \
+        melody with vibrato and formants). With --realistic, composed songs played with real sampled \
+        instruments (libfluidsynth and a General MIDI SoundFont): GM basses, drum kits with fills, \
+        keys, guitars, strings and pads, and a sung-like lead, in sections where stems rest at times. \
+        Key, tempo, instruments and levels vary by seed. The mixture is exactly the sum of the four \
+        sources as stored (16-bit integers), and nothing clips. The same options give the same files.
         """)
 
-    @Option(help: "Output folder (gets Mixtures/ and Sources/).")
-    var out: String = "Data/demo"
+    @Flag(help: "Real sampled instruments instead of synthetic tones.")
+    var realistic = false
+
+    @Option(help: "General MIDI SoundFont for --realistic.")
+    var soundfont: String = RealisticSynth.defaultSoundFont
+
+    @Option(help: "Output folder (gets Mixtures/ and Sources/); default Data/demo, or Data/demo-realistic with --realistic.")
+    var out: String?
 
     @Option(help: "Songs in the Dev split.")
     var dev: Int = 16
@@ -46,8 +49,9 @@ struct Synth: ParsableCommand {
         settings.seconds = seconds
         settings.seed = seed
         let start = Date()
-        let root = URL(fileURLWithPath: out)
-        let songs = try DemoSynth.write(to: root, settings: settings, progress: true)
+        let root = URL(fileURLWithPath: out ?? (realistic ? "Data/demo-realistic" : "Data/demo"))
+        let songs = realistic ? try RealisticSynth.write(to: root, settings: settings, soundFont: soundfont, progress: true)
+                              : try DemoSynth.write(to: root, settings: settings, progress: true)
         let elapsed = Date().timeIntervalSince(start)
         print("wrote \(songs.count) songs (\(dev) Dev, \(test) Test, \(seconds) s each) to \(root.path) in \(String(format: "%.1f", elapsed)) s")
     }

@@ -1,20 +1,14 @@
 import ArgumentParser
 import Foundation
-import Configuration
-import Data
-import Evaluation
-import HDF5
-import Inference
-import Network
-import Training
 import Support
+import Training
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train the network as a config describes; running the same command again resumes.",
         discussion: """
-        Checkpoints go to the run folder (default Checkpoints/<config name>/): latest.h5 after every epoch
+        Checkpoints go to the run folder (default Checkpoints/<config name>/): latest.h5 after every epoch \
         (schedule.checkpoint_every_epochs) and on Ctrl-C, with log.jsonl beside it (one line per epoch).
         """)
 
