@@ -60,9 +60,11 @@ let package = Package(
 
         // Fixtures shared by the test targets (reduced configs and networks, folders, signals).
         .target(name: "TestHelpers", dependencies: ["Support", "Audio", "Data", "Network", "Configuration", "Inference"], path: "Tests/TestHelpers"),
+        .testTarget(name: "SupportTests", dependencies: ["Support", "TestHelpers"]),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
         .testTarget(name: "AudioTests", dependencies: ["Audio", "Support"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "NetworkTests", dependencies: ["TestHelpers", "Network", "Configuration", "Autodiff", "HDF5", "Support"]),
+        .testTarget(name: "NetworkTests", dependencies: ["TestHelpers", "Network", "Configuration", "Autodiff", "HDF5", "Support"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Data"]),
         .testTarget(name: "DataTests", dependencies: ["TestHelpers", "Data", "Audio", "Support"]),
         .testTarget(name: "TrainingTests", dependencies: ["TestHelpers", "Training", "Inference", "Configuration", "Network", "Data", "Autodiff", "Support"]),

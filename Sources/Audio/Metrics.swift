@@ -44,9 +44,11 @@ public enum Metrics {
     /// length, finite, and not silent (all zeros), as mir_eval requires.
     /// With `computePermutation`, estimates are matched to references by the permutation with the best
     /// mean SIR (first best in lexicographic order, as mir_eval).
+    /// With `allowingSilentEstimates`, a silent estimate is scored too (its figures are meaningless,
+    /// but its reference still counts as interference for the others).
     public static func bssEval(references: [[Float]], estimates: [[Float]],
-                               computePermutation: Bool = false) throws -> BSSEvalResult {
-        try validate(references: references, estimates: estimates)
+                               computePermutation: Bool = false, allowingSilentEstimates: Bool = false) throws -> BSSEvalResult {
+        try validate(references: references, estimates: estimates, allowSilentEstimates: allowingSilentEstimates)
         return try BSSProjector(references: references, filterLength: filterLength)
             .evaluate(estimates: estimates, computePermutation: computePermutation)
     }
@@ -59,13 +61,15 @@ public enum Metrics {
     public static func bssEvalFramewise(references: [[Float]], estimates: [[Float]], sampleRate: Int,
                                         window: Double, hop: Double,
                                         computePermutation: Bool = false) throws -> [BSSEvalResult] {
-        try validate(references: references, estimates: estimates, allowSilent: true)
-        let windowSamples = Int((window * Double(sampleRate)).rounded())
-        let hopSamples = Int((hop * Double(sampleRate)).rounded())
-        guard windowSamples > 0, hopSamples > 0 else {
-            throw CNNSepError("bss eval: window \(window) s and hop \(hop) s must each be at least one sample at \(sampleRate) Hz")
+        try validate(references: references, estimates: estimates, allowSilentReferences: true, allowSilentEstimates: true)
+        // Sample counts in Double first: Int() of an infinite or huge count traps.
+        let windowLength = (window * Double(sampleRate)).rounded(), hopLength = (hop * Double(sampleRate)).rounded()
+        guard windowLength.isFinite, hopLength.isFinite, windowLength >= 1, hopLength >= 1 else {
+            throw CNNSepError("bss eval: window \(window) s and hop \(hop) s must each be a finite number of at least one sample at \(sampleRate) Hz")
         }
         let length = references[0].count
+        // A window or hop longer than the signal leaves fewer than two windows.
+        let windowSamples = Int(min(windowLength, Double(length + 1))), hopSamples = Int(min(hopLength, Double(length + 1)))
         let windows = (length - windowSamples + hopSamples) / hopSamples
         if windows < 2 {
             return [try bssEval(references: references, estimates: estimates, computePermutation: computePermutation)]
@@ -113,16 +117,18 @@ public enum Metrics {
         return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
     }
 
-    static func isSilent(_ x: [Float]) -> Bool { x.allSatisfy { $0 == 0 } }
+    /// All zeros: SDR/SIR/SAR are undefined for such a reference or estimate.
+    public static func isSilent(_ x: [Float]) -> Bool { x.allSatisfy { $0 == 0 } }
 
-    static func validate(references: [[Float]], estimates: [[Float]], allowSilent: Bool = false) throws {
+    static func validate(references: [[Float]], estimates: [[Float]],
+                         allowSilentReferences: Bool = false, allowSilentEstimates: Bool = false) throws {
         guard !references.isEmpty else { throw CNNSepError("bss eval: no reference sources") }
         guard references.count == estimates.count else {
             throw CNNSepError("bss eval: \(references.count) references but \(estimates.count) estimates")
         }
         let length = references[0].count
         guard length > 0 else { throw CNNSepError("bss eval: reference 0 has no samples") }
-        for (kind, signals) in [("reference", references), ("estimate", estimates)] {
+        for (kind, signals, allowSilent) in [("reference", references, allowSilentReferences), ("estimate", estimates, allowSilentEstimates)] {
             for (j, x) in signals.enumerated() {
                 guard x.count == length else {
                     throw CNNSepError("bss eval: \(kind) \(j) has \(x.count) samples, reference 0 has \(length)")

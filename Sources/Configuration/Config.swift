@@ -142,7 +142,7 @@ extension Config {
                 try r.float(s, "remix", min: 0, max: 1) { c.remix.fraction = $0 }
                 try r.floatRange(s, "remix_gains", min: 0, max: 100) { c.remix.gains = $0 }
             }
-            try r.int(o, "seed", min: 0, max: Int.max) { c.seed = UInt64($0) }
+            try r.seed(o, "seed") { c.seed = $0 }
             try r.string(o, "name") { c.name = $0 }   // informational; the file name wins on load
         }
         c.model.bins = c.features.windowLength / 2 + 1
@@ -159,15 +159,25 @@ extension Config {
         return Float(lr * pow(Double(final) / lr, Double(epoch) / Double(total - 1)))
     }
 
+    /// The largest model a config may ask for: 100 million parameters take 1.6 GB with their
+    /// gradients and optimizer state, 200 times the default model.
+    static let maxParameters = 100e6
+
     /// Cross-key checks that single values cannot express.
     func validate(source: String) throws {
         let m = model
         func fail(_ key: String, _ why: String) -> CNNSepError { CNNSepError("\(source): key '\(key)': \(why)") }
+        // The STFT's own requirements (STFT.init): an even window, a hop of 1...window samples.
+        if features.windowLength % 2 != 0 { throw fail("audio.window_length", "must be even (the STFT of an N-sample window has N/2 + 1 bins), got \(features.windowLength)") }
         if features.hop > features.windowLength { throw fail("audio.hop", "must not exceed audio.window_length (\(features.windowLength)), got \(features.hop)") }
         if m.f1 > m.bins { throw fail("model.f1", "must be at most the \(m.bins) frequency bins of a \(features.windowLength)-sample window, got \(m.f1)") }
         if m.t1 > m.frames { throw fail("model.t1", "must be at most model.frames (\(m.frames)), got \(m.t1)") }
         if m.t2 > m.afterVertical.0 { throw fail("model.t2", "must be at most \(m.afterVertical.0) (frames left after the vertical convolution), got \(m.t2)") }
         if m.f2 > m.afterVertical.1 { throw fail("model.f2", "must be at most \(m.afterVertical.1) (bins left after the vertical convolution), got \(m.f2)") }
+        // Each key may be in range while together they make a network too large to allocate.
+        if m.parameterCount > Self.maxParameters {
+            throw fail("model", String(format: "these sizes make %.3g parameters; at most %.0f million are allowed (the default model has 489,142)", m.parameterCount, Self.maxParameters / 1e6))
+        }
         if windowHop > m.frames { throw fail("schedule.window_hop", "must be at most model.frames (\(m.frames)) so no frame is skipped, got \(windowHop)") }
         if schedule.blockHop > schedule.blockSize { throw fail("schedule.block_hop", "must be at most schedule.block_size (\(schedule.blockSize)) so no song is skipped, got \(schedule.blockHop)") }
     }
@@ -287,6 +297,23 @@ struct ConfigReader {
         let i = n.intValue
         guard i >= min, i <= max else { throw fail(key, "expected an integer in \(min)...\(max), got \(i)") }
         set(i)
+    }
+
+    /// A seed: any UInt64, the range `train --seed` takes (JSON numbers up to 2⁶⁴ − 1 arrive exactly).
+    func seed(_ o: [String: Any], _ key: String, _ set: (UInt64) -> Void) throws {
+        guard let value = o[key] else { return }
+        let expected = "expected an integer in 0...\(UInt64.max), got \(Self.describe(value))"
+        guard let n = value as? NSNumber, !Self.isBool(n) else { throw fail(key, expected) }
+        switch String(cString: n.objCType) {
+        case "Q": set(n.uint64Value)
+        case "q", "l", "i", "s":
+            guard n.int64Value >= 0 else { throw fail(key, expected) }
+            set(UInt64(n.int64Value))
+        default:
+            let d = n.doubleValue
+            guard d == d.rounded(), d >= 0, d < 18_446_744_073_709_551_616.0 else { throw fail(key, expected) }
+            set(UInt64(d))
+        }
     }
 
     func optionalInt(_ o: [String: Any], _ key: String, min: Int, _ set: (Int?) -> Void) throws {

@@ -132,9 +132,14 @@ public final class Block: @unchecked Sendable {
 
     /// Batches in one epoch (see `batchOrder`).
     public func batchCount(batchSize: Int, keepPartial: Bool = false) -> Int {
+        Self.batchCount(windows: windows.count, batchSize: batchSize, keepPartial: keepPartial)
+    }
+
+    /// Batches in one epoch of a block of `windows` windows, without the block (for progress).
+    public static func batchCount(windows: Int, batchSize: Int, keepPartial: Bool = false) -> Int {
         precondition(batchSize > 0)
-        if windows.count < batchSize { return windows.isEmpty ? 0 : 1 }
-        return keepPartial ? (windows.count + batchSize - 1) / batchSize : windows.count / batchSize
+        if windows < batchSize { return windows == 0 ? 0 : 1 }
+        return keepPartial ? (windows + batchSize - 1) / batchSize : windows / batchSize
     }
 
     /// One epoch's batches: all windows of the block shuffled across its songs by `rng` (Fisher–Yates,

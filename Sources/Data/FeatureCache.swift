@@ -57,21 +57,24 @@ public final class FeatureCache: @unchecked Sendable {
         folder.appendingPathComponent(song.split).appendingPathComponent(song.name + ".features")
     }
 
-    /// True when the song has an up-to-date entry.
+    /// True when the song has an up-to-date entry (an entry that cannot be read is not).
     public func isCurrent(_ song: Song) -> Bool {
-        (try? open(song)) != nil
+        if case .current? = try? open(song) { return true }
+        return false
     }
 
     /// The song's features, memory-mapped; computed and stored first when missing or stale.
-    /// Throws a one-line error naming the song and the file for unreadable or inconsistent audio
-    /// (nothing is cached then).
+    /// Throws a one-line error naming the song and the file, with the reason, for unreadable or
+    /// inconsistent audio (nothing is cached then) and for an entry that cannot be read.
     public func features(_ song: Song) throws -> SongFeatures {
-        if let features = try? open(song) { return features }
+        if case .current(let features) = try open(song) { return features }
         try build(song)
-        guard let features = try? open(song) else {
-            throw CNNSepError("\(song.name): \(entry(for: song).path): cache entry unreadable right after writing it")
+        switch try open(song) {
+        case .current(let features):
+            return features
+        case .unusable(let why):
+            throw CNNSepError("\(song.name): \(entry(for: song).path): \(why) right after it was written (did a file of the song change meanwhile?)")
         }
-        return features
     }
 
     /// The four sources of the song as the features see them: mono (mean of the channels), at the
@@ -158,39 +161,59 @@ public final class FeatureCache: @unchecked Sendable {
         (16 + headerLength + alignment - 1) / alignment * alignment
     }
 
-    /// Maps the song's entry if it is current; throws (quietly, callers rebuild) otherwise.
-    func open(_ song: Song) throws -> SongFeatures {
+    /// What `open` finds: a current entry, or one to (re)build, with why.
+    enum Entry {
+        case current(SongFeatures)
+        case unusable(String)
+    }
+
+    /// Maps the song's entry if it is current. A missing, stale or damaged entry is `.unusable`
+    /// (callers rebuild it); an entry that cannot be read at all (no permission, a name too long,
+    /// no memory to map it) is an error that says why.
+    func open(_ song: Song) throws -> Entry {
         let url = entry(for: song)
-        let stamps = try song.files.map(FileStamp.init)
+        func fail(_ what: String) -> CNNSepError {
+            CNNSepError("\(song.name): \(url.path): \(what) (\(String(cString: strerror(errno))))")
+        }
+        let stamps: [FileStamp]
+        do { stamps = try song.files.map(FileStamp.init) } catch let error as CNNSepError {
+            throw CNNSepError("\(song.name): \(error.message)")
+        }
         let fd = Glibc_open(url.path)
-        guard fd >= 0 else { throw CNNSepError("\(url.path): no cache entry") }
+        guard fd >= 0 else {
+            if errno == ENOENT { return .unusable("no cache entry") }
+            throw fail("cannot open cache entry")
+        }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0, info.st_size >= 16 else { throw CNNSepError("\(url.path): damaged") }
+        guard fstat(fd, &info) == 0 else { throw fail("cannot read cache entry") }
+        guard info.st_size >= 16 else { return .unusable("damaged") }
         let size = Int(info.st_size)
         guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
-            throw CNNSepError("\(url.path): cannot map (\(String(cString: strerror(errno))))")
+            throw fail("cannot map cache entry")
         }
         var keep = false
         defer { if !keep { munmap(base, size) } }
         let bytes = UnsafeRawBufferPointer(start: base, count: size)
-        guard Array(bytes[0..<8]) == Self.magic else { throw CNNSepError("\(url.path): not a cnnsep feature file") }
+        guard Array(bytes[0..<8]) == Self.magic else { return .unusable("not a cnnsep feature file") }
         let headerLength = Int(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
-        guard headerLength > 0, 16 + headerLength <= size else { throw CNNSepError("\(url.path): damaged header") }
-        let header = try JSONDecoder().decode(CacheHeader.self, from: Data(bytes[16..<(16 + headerLength)]))
+        guard headerLength > 0, 16 + headerLength <= size,
+              let header = try? JSONDecoder().decode(CacheHeader.self, from: Data(bytes[16..<(16 + headerLength)])) else {
+            return .unusable("damaged header")
+        }
         guard header.version == Self.version, header.settings == settings, header.files == stamps,
               header.resampler == resampler(forRate: header.audioSampleRate),
               header.bins == settings.bins, header.frames >= 0 else {
-            throw CNNSepError("\(url.path): stale")
+            return .unusable("stale")
         }
         let offset = Self.dataOffset(headerLength: headerLength)
         guard size == offset + 5 * header.frames * header.bins * MemoryLayout<Float>.size else {
-            throw CNNSepError("\(url.path): wrong size")
+            return .unusable("wrong size")
         }
         keep = true
         let floats = (base + offset).assumingMemoryBound(to: Float.self)
         let storage = FeatureStorage(floats: UnsafePointer(floats), release: { munmap(base, size) })
-        return SongFeatures(name: song.name, frames: header.frames, bins: header.bins, storage: storage)
+        return .current(SongFeatures(name: song.name, frames: header.frames, bins: header.bins, storage: storage))
     }
 
     /// Computes the song's features and writes its entry atomically.
@@ -234,7 +257,7 @@ public final class FeatureCache: @unchecked Sendable {
 
         let url = entry(for: song)
         buildLock.lock(); builds += 1; buildLock.unlock()
-        try AtomicFile.write(to: url) { temporary in
+        try wrap { try AtomicFile.write(to: url) { temporary in
             guard FileManager.default.createFile(atPath: temporary.path, contents: prefix),
                   let handle = try? FileHandle(forWritingTo: temporary) else {
                 throw CNNSepError("\(url.path): cannot write cache entry")
@@ -259,7 +282,7 @@ public final class FeatureCache: @unchecked Sendable {
                     start = range.upperBound
                 }
             }
-        }
+        } }
     }
 }
 

@@ -16,6 +16,13 @@ public struct SongScores: Codable {
     public let song: String
     public let method: String
     public let scores: [String: StemScore]
+    /// Sources not scored, with why (a silent reference, say: its SDR/SIR/SAR are undefined).
+    public var leftOut: [String: String] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case song, method, scores
+        case leftOut = "left_out"
+    }
 }
 
 /// Scores separations of a split against its references, with the context a user needs: the
@@ -69,7 +76,7 @@ public struct Evaluator {
             methods.append(("mixture", [[Float]](repeating: mixture, count: 4)))
         }
         return try methods.map { name, estimates in
-            SongScores(song: song.name, method: name, scores: try score(references: references, estimates: estimates, song: song))
+            try score(references: references, estimates: estimates, song: song, method: name)
         }
     }
 
@@ -91,24 +98,49 @@ public struct Evaluator {
         }
     }
 
-    func score(references: [[Float]], estimates: [[Float]], song: Song) throws -> [String: StemScore] {
+    /// Scores what is defined and says what is not: a source whose reference is silent (a song
+    /// without bass) is left out, and the others are scored against the references that have
+    /// signal (a silent reference adds nothing to the projections, so their figures are the ones
+    /// it would give). A silent estimate is left out too; over the whole song its reference still
+    /// counts as interference for the others, framewise (where mir_eval gives NaN to every window
+    /// that has a silent estimate) it is set aside. A framewise source without a single window where
+    /// every scored stem has signal is left out as well.
+    func score(references: [[Float]], estimates: [[Float]], song: Song, method: String) throws -> SongScores {
+        var leftOut: [String: String] = [:]
+        for (s, name) in Stem.names.enumerated() {
+            if Metrics.isSilent(references[s]) {
+                leftOut[name] = "reference \(song.sources[s].path) is silent (all zeros): SDR/SIR/SAR are undefined for it"
+            } else if Metrics.isSilent(estimates[s]) {
+                leftOut[name] = "the \(method) estimate is silent (all zeros): SDR/SIR/SAR are undefined for it"
+            }
+        }
         let rate = separator.config.features.sampleRate
         var result: [String: StemScore] = [:]
         if let seconds = framewise {
-            let frames = try Metrics.bssEvalFramewise(references: references, estimates: estimates, sampleRate: rate,
-                                                      window: seconds, hop: seconds)
-            for (s, name) in Stem.names.enumerated() {
+            let kept = Stem.names.indices.filter { leftOut[Stem.names[$0]] == nil }
+            guard !kept.isEmpty else { return SongScores(song: song.name, method: method, scores: [:], leftOut: leftOut) }
+            let frames = try Metrics.bssEvalFramewise(references: kept.map { references[$0] }, estimates: kept.map { estimates[$0] },
+                                                      sampleRate: rate, window: seconds, hop: seconds)
+            for (k, s) in kept.enumerated() {
                 let median = Statistics.median
-                result[name] = StemScore(sdr: median(frames.map { $0.sdr[s] }), sir: median(frames.map { $0.sir[s] }),
-                                         sar: median(frames.map { $0.sar[s] }))
+                let score = StemScore(sdr: median(frames.map { $0.sdr[k] }), sir: median(frames.map { $0.sir[k] }),
+                                      sar: median(frames.map { $0.sar[k] }))
+                if score.sdr.isNaN {
+                    leftOut[Stem.names[s]] = "no \(seconds) s window in which every scored stem has signal"
+                } else {
+                    result[Stem.names[s]] = score
+                }
             }
         } else {
-            let r = try Metrics.bssEval(references: references, estimates: estimates)
-            for (s, name) in Stem.names.enumerated() {
-                result[name] = StemScore(sdr: r.sdr[s], sir: r.sir[s], sar: r.sar[s])
+            let kept = Stem.names.indices.filter { !Metrics.isSilent(references[$0]) }
+            guard !kept.isEmpty else { return SongScores(song: song.name, method: method, scores: [:], leftOut: leftOut) }
+            let r = try Metrics.bssEval(references: kept.map { references[$0] }, estimates: kept.map { estimates[$0] },
+                                        allowingSilentEstimates: true)
+            for (k, s) in kept.enumerated() where leftOut[Stem.names[s]] == nil {
+                result[Stem.names[s]] = StemScore(sdr: r.sdr[k], sir: r.sir[k], sar: r.sar[k])
             }
         }
-        return result
+        return SongScores(song: song.name, method: method, scores: result, leftOut: leftOut)
     }
 }
 
@@ -135,8 +167,13 @@ public struct ScoreSummary {
     public struct Row: Codable { public let method: String; public let source: String; public let metric: String
         public let median: Double; public let mean: Double; public let std: Double; public let count: Int }
     public let rows: [Row]
+    /// Sources a song's scores leave out, with why, in song order.
+    public let leftOut: [(song: String, method: String, source: String, reason: String)]
 
     public init(_ scores: [SongScores]) {
+        leftOut = scores.flatMap { s in
+            Stem.names.compactMap { source in s.leftOut[source].map { (s.song, s.method, source, $0) } }
+        }
         var rows: [Row] = []
         let methods = scores.map(\.method).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         for method in methods {
@@ -194,6 +231,10 @@ public struct ScoreSummary {
                 + others.map(cell).joined(separator: "     "))
         }
         if let share = oracleShareLine() { lines.append(share) }
+        if !leftOut.isEmpty {
+            lines.append("left out (not in the figures above):")
+            lines += leftOut.map { "  \($0.method) \($0.source) of \($0.song): \($0.reason)" }
+        }
         return lines.joined(separator: "\n")
     }
 

@@ -17,28 +17,35 @@ public final class HDF5File {
     /// The file's location, used in error messages.
     public let url: URL
     private var id: hid_t
+    /// Made by `create`: lives in memory until `finishWriting` writes it to `url`.
+    private let inMemory: Bool
 
-    private init(url: URL, id: hid_t) {
+    private init(url: URL, id: hid_t, inMemory: Bool = false) {
         self.url = url
         self.id = id
+        self.inMemory = inMemory
     }
 
     deinit { close() }
 
     // MARK: Opening and closing
 
-    /// Creates `url` (truncating an existing file) for writing.
+    /// Starts a new file that `finishWriting()` writes to `url` (replacing an existing file).
+    ///
+    /// The file is built in memory (HDF5's core driver, no backing store) and written out in one
+    /// piece by `finishWriting`, with plain `write(2)` calls whose errors are ours to report. So a
+    /// full disk never reaches HDF5: when HDF5 itself hits a failing write, its file handle is left
+    /// half-closed and the library crashes at exit. `close()` without `finishWriting()` writes nothing.
     public static func create(_ url: URL) throws -> HDF5File {
         silenceErrorPrinting()
         let fapl = try accessProperties(url)
         defer { H5Pclose(fapl) }
-        let id = H5Fcreate(url.path, cnnsep_H5F_ACC_TRUNC(), hid_t(H5P_DEFAULT), fapl)
-        guard id >= 0 else {
-            let folder = url.deletingLastPathComponent().path
-            let reason = access(folder, W_OK) == 0 ? "cannot create HDF5 file" : "cannot create file (\(folder) is not writable)"
-            throw CNNSepError("\(url.path): \(reason)")
+        guard H5Pset_fapl_core(fapl, 1 << 20, hbool_t(false)) >= 0 else {
+            throw CNNSepError("\(url.path): cannot set up an in-memory HDF5 file")
         }
-        return HDF5File(url: url, id: id)
+        let id = H5Fcreate(url.path, cnnsep_H5F_ACC_TRUNC(), hid_t(H5P_DEFAULT), fapl)
+        guard id >= 0 else { throw CNNSepError("\(url.path): cannot create HDF5 file") }
+        return HDF5File(url: url, id: id, inMemory: true)
     }
 
     /// Opens an existing file. A missing file, a folder, a file that is not HDF5 and a truncated
@@ -67,24 +74,60 @@ public final class HDF5File {
         return HDF5File(url: url, id: id)
     }
 
-    /// Closes the file (idempotent). Use `finishWriting()` after writing to learn whether the data
-    /// reached the disk.
+    /// Closes the file (idempotent). A file from `create` is discarded unless `finishWriting()` ran.
     public func close() {
         guard id >= 0 else { return }
         H5Fclose(id)
         id = -1
     }
 
-    /// Flushes and closes the file; throws if HDF5 could not write everything (a full disk, say).
+    /// Flushes and closes the file; throws if it could not be written completely (a full disk,
+    /// say). A file from `create` is written to `url` here and synced to the disk.
     public func finishWriting() throws {
         guard id >= 0 else { return }
         Self.silenceErrorPrinting()
         errno = 0
-        let flushed = H5Fflush(id, H5F_SCOPE_GLOBAL)
-        let reason = Self.systemReason()
-        let closed = H5Fclose(id)
-        id = -1
-        guard flushed >= 0, closed >= 0 else { throw CNNSepError("\(url.path): cannot write HDF5 file" + (reason.isEmpty ? Self.systemReason() : reason)) }
+        guard inMemory else {
+            let flushed = H5Fflush(id, H5F_SCOPE_GLOBAL)
+            let reason = Self.systemReason()
+            let closed = H5Fclose(id)
+            id = -1
+            guard flushed >= 0, closed >= 0 else { throw CNNSepError("\(url.path): cannot write HDF5 file" + (reason.isEmpty ? Self.systemReason() : reason)) }
+            return
+        }
+        defer { close() }
+        guard H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0 else { throw CNNSepError("\(url.path): cannot assemble the HDF5 file") }
+        let size = H5Fget_file_image(id, nil, 0)
+        guard size > 0 else { throw CNNSepError("\(url.path): cannot assemble the HDF5 file") }
+        var image = [UInt8](repeating: 0, count: size)
+        guard H5Fget_file_image(id, &image, size) == size else { throw CNNSepError("\(url.path): cannot assemble the HDF5 file") }
+        close()
+        try Self.writeDurably(image, to: url)
+    }
+
+    /// Writes `bytes` to `url` (created or truncated) and fsyncs it, so that after a rename a power
+    /// cut cannot leave an empty file under the final name.
+    private static func writeDurably(_ bytes: [UInt8], to url: URL) throws {
+        func failure() -> CNNSepError { CNNSepError("\(url.path): cannot write (\(String(cString: strerror(errno))))") }
+        let descriptor = Foundation.open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw failure() }
+        var written = 0
+        let ok: Bool = bytes.withUnsafeBytes { buffer in
+            while written < buffer.count {
+                let n = Foundation.write(descriptor, buffer.baseAddress! + written, buffer.count - written)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else {
+                    if n == 0 { errno = EIO }
+                    return false
+                }
+                written += n
+            }
+            return fsync(descriptor) == 0
+        }
+        let error = ok ? nil : failure()
+        let closed = Foundation.close(descriptor) == 0
+        if let error { throw error }
+        guard closed else { throw failure() }
     }
 
     // MARK: Datasets
@@ -310,11 +353,8 @@ public final class HDF5File {
         let space = H5Dget_space(dataset)
         guard space >= 0 else { throw fail(path, "cannot read shape") }
         defer { H5Sclose(space) }
-        let rank = H5Sget_simple_extent_ndims(space)
-        guard rank >= 0 else { throw fail(path, "cannot read shape") }
-        var dims = [hsize_t](repeating: 0, count: Int(rank))
-        if rank > 0 { H5Sget_simple_extent_dims(space, &dims, nil) }
-        let count = Int(H5Sget_simple_extent_npoints(space))
+        let shape = try Self.dimensions(space, path: path, fail: fail)
+        let count = try checkSize(dataset, type: type, shape: shape, memoryElement: MemoryLayout<T>.size, at: path)
         var data = [T](repeating: zero, count: count)
         if count > 0 {
             let status = data.withUnsafeMutableBytes {
@@ -322,7 +362,57 @@ public final class HDF5File {
             }
             guard status >= 0 else { throw fail(path, "cannot read data (file damaged?)") }
         }
-        return (dims.map { Int($0) }, data)
+        return (shape, data)
+    }
+
+    /// A dataspace's dimensions.
+    private static func dimensions(_ space: hid_t, path: String, fail: (String, String) -> CNNSepError) throws -> [Int] {
+        let rank = H5Sget_simple_extent_ndims(space)
+        guard rank >= 0 else { throw fail(path, "cannot read shape") }
+        var dims = [hsize_t](repeating: 0, count: Int(rank))
+        if rank > 0 { H5Sget_simple_extent_dims(space, &dims, nil) }
+        guard dims.allSatisfy({ $0 <= hsize_t(Int.max) }) else { throw fail(path, "declares an impossible shape \(dims)") }
+        return dims.map { Int($0) }
+    }
+
+    /// The number of values of a dataset of `shape`, once its size is known to make sense: it fits
+    /// in this machine's memory, and an uncompressed dataset stores all of it (HDF5 lets a file
+    /// declare any shape and store nothing, so a file of a few KB can claim terabytes).
+    private func checkSize(_ dataset: hid_t, type: hid_t, shape: [Int], memoryElement: Int, at path: String) throws -> Int {
+        var count = 1
+        for n in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: n)
+            guard !overflow else { throw fail(path, "declares shape \(shape), more values than can be counted") }
+            count = product
+        }
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        let bytes = Double(count) * Double(memoryElement)
+        guard bytes <= memory else {
+            throw fail(path, String(format: "declares shape %@ (%.3g GB), more than this machine's %.3g GB of memory", "\(shape)", bytes / 1e9, memory / 1e9))
+        }
+        let plist = H5Dget_create_plist(dataset)
+        guard plist >= 0 else { throw fail(path, "cannot read its storage properties") }
+        let filters = H5Pget_nfilters(plist)
+        H5Pclose(plist)
+        let declared = hsize_t(count) * hsize_t(H5Tget_size(type))
+        let stored = H5Dget_storage_size(dataset)
+        if filters == 0, count > 0, stored < declared {
+            throw fail(path, "declares shape \(shape) but the file holds \(stored) of its \(declared) bytes (never written, or damaged)")
+        }
+        return count
+    }
+
+    /// The shape of the dataset at `path`, read without reading its data.
+    public func shape(at path: String) throws -> [Int] {
+        try requireOpen()
+        guard exists(path) else { throw fail(path, "no such dataset") }
+        let dataset = H5Dopen2(id, path, hid_t(H5P_DEFAULT))
+        guard dataset >= 0 else { throw fail(path, "is not a dataset") }
+        defer { H5Dclose(dataset) }
+        let space = H5Dget_space(dataset)
+        guard space >= 0 else { throw fail(path, "cannot read shape") }
+        defer { H5Sclose(space) }
+        return try Self.dimensions(space, path: path, fail: fail)
     }
 
     private func variableStringType() throws -> hid_t {

@@ -12,12 +12,12 @@ public struct TrainedModel {
     /// Loads `url`. The model's sizes come from the config stored in the checkpoint; a file without
     /// one (a Keras weights file) uses `fallback`. Weights that do not fit are refused by layer name.
     public static func load(_ url: URL, fallback: Config) throws -> TrainedModel {
-        let checkpoint = try Checkpoint.load(url)
         var config = fallback
-        if let json = checkpoint.configJSON {
+        if let json = try Checkpoint.configJSON(of: url) {
             config = try Config.parse(Data(json.utf8), source: "\(url.path) (stored config)")
         }
         let network = ChandnaNetwork(shape: config.model, seed: config.seed)
+        let checkpoint = try Checkpoint.load(url, expecting: network.parameterShapes)
         try network.load(checkpoint.layers, source: url.path)
         return TrainedModel(network: network, config: config, checkpoint: checkpoint)
     }

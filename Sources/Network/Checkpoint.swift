@@ -78,7 +78,9 @@ public struct TrainingPosition: Codable, Equatable {
 ///     /optimizer_weights/<layer>/<kernel|bias>/accumulated_delta   float32, E[Δ²], the variable's shape
 ///     /training                           attributes (int64): repetition, block, epoch, batch, step
 ///                                         (0-based, the next batch to run), log_lines (lines of the
-///                                         run's log this checkpoint has seen); each part absent if unset
+///                                         run's log this checkpoint has seen), log (those lines, a
+///                                         UTF-8 string), songs (the training songs' names, a JSON
+///                                         list); each part absent if unset
 ///     /training/rng_state                 uint64 (4,), xoshiro256** state of SeededGenerator
 ///     /training/epoch_loss_sum            float64 scalar, the summed loss of the current epoch's batches so far
 ///
@@ -98,6 +100,11 @@ public struct Checkpoint: Equatable {
     public var configJSON: String?
     /// How many lines of the run's log this checkpoint has seen (for exact resume).
     public var logLines: Int?
+    /// Those lines themselves (log.jsonl as of this checkpoint), so the log can be rebuilt from the
+    /// checkpoint when the file is lost, damaged, or from a restart that never saved.
+    public var log: String?
+    /// The names of the songs the run trains on, in schedule order (a resume checks them).
+    public var trainingSongs: [String]?
 
     /// The layout version this code writes and the newest it reads.
     public static let formatVersion: Int64 = 1
@@ -106,13 +113,14 @@ public struct Checkpoint: Equatable {
     static let backend = "tensorflow"
 
     public init(layers: [LayerWeights], optimizer: [String: AdadeltaSlots] = [:], position: TrainingPosition? = nil,
-                rngState: [UInt64]? = nil, configJSON: String? = nil, logLines: Int? = nil) {
+                rngState: [UInt64]? = nil, configJSON: String? = nil, logLines: Int? = nil, log: String? = nil) {
         self.layers = layers
         self.optimizer = optimizer
         self.position = position
         self.rngState = rngState
         self.configJSON = configJSON
         self.logLines = logLines
+        self.log = log
     }
 
     /// The weights of layer `name`, if present.
@@ -120,8 +128,8 @@ public struct Checkpoint: Equatable {
 
     // MARK: Saving
 
-    /// Writes the checkpoint atomically: the whole HDF5 file goes to a temporary file beside `url`,
-    /// which is closed, synced and renamed over `url`. On any error (a full disk, a folder that
+    /// Writes the checkpoint atomically: the whole HDF5 file is built in memory, written to a
+    /// temporary file beside `url`, synced and renamed over `url`. On any error (a full disk, a folder that
     /// cannot be written, inconsistent shapes) `url` keeps its previous contents and no temporary
     /// file is left behind. Errors name `url`.
     public func save(to url: URL) throws {
@@ -137,7 +145,6 @@ public struct Checkpoint: Equatable {
                     file.close()
                     throw error
                 }
-                try Self.sync(temporary, reportingAs: url)
             }
         } catch let error as CNNSepError {
             guard let temporaryPath else { throw error }
@@ -174,7 +181,7 @@ public struct Checkpoint: Equatable {
             }
         }
 
-        if position != nil || rngState != nil || logLines != nil {
+        if position != nil || rngState != nil || logLines != nil || log != nil || trainingSongs != nil {
             try file.createGroup("/training")
         }
         if let position {
@@ -186,6 +193,13 @@ public struct Checkpoint: Equatable {
         if let logLines {
             try file.setAttribute("log_lines", Int64(logLines), at: "/training")
         }
+        if let log {
+            try file.setAttribute("log", log, at: "/training")
+        }
+        if let trainingSongs {
+            let json = try JSONSerialization.data(withJSONObject: trainingSongs)
+            try file.setAttribute("songs", String(decoding: json, as: UTF8.self), at: "/training")
+        }
         if let rngState {
             try file.write(rngState, shape: [rngState.count], at: "/training/rng_state")
         }
@@ -196,20 +210,14 @@ public struct Checkpoint: Equatable {
          ("batch", position.batch), ("step", position.step)]
     }
 
-    /// fsync, so that after the rename a power cut cannot leave an empty file under the final name.
-    private static func sync(_ file: URL, reportingAs url: URL) throws {
-        let descriptor = Foundation.open(file.path, O_RDONLY)
-        guard descriptor >= 0 else { throw CNNSepError("\(url.path): cannot write (\(String(cString: strerror(errno))))") }
-        defer { Foundation.close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw CNNSepError("\(url.path): cannot write (\(String(cString: strerror(errno))))") }
-    }
-
     // MARK: Loading
 
     /// Reads a checkpoint written by `save`, a Keras full-model file or a Keras `save_weights` file.
     /// A missing, truncated or non-HDF5 file, and a file without layer weights, are one-line errors
-    /// naming the path.
-    public static func load(_ url: URL) throws -> Checkpoint {
+    /// naming the path. With `shapes` (the model's, keyed "<layer>/kernel" and "<layer>/bias"),
+    /// every weight's declared shape is checked before it is read, so a file of another model is
+    /// refused by layer name without allocating what it declares.
+    public static func load(_ url: URL, expecting shapes: [String: [Int]]? = nil) throws -> Checkpoint {
         let file = try HDF5File.open(url)
         defer { file.close() }
         let path = url.path
@@ -220,7 +228,7 @@ public struct Checkpoint: Equatable {
         }
 
         let base = file.isGroup("/model_weights") ? "/model_weights" : "/"
-        let layers = try readLayers(file, base: base, path: path)
+        let layers = try readLayers(file, base: base, path: path, shapes: shapes)
         guard !layers.isEmpty else {
             throw CNNSepError("\(path): no layer weights (expected /model_weights/<layer>/<layer>/kernel:0 or Keras save_weights layer groups)")
         }
@@ -236,6 +244,13 @@ public struct Checkpoint: Equatable {
             try readTraining(file, into: &checkpoint, path: path)
         }
         return checkpoint
+    }
+
+    /// The config JSON a checkpoint stores (nil if none), read without reading its weights.
+    public static func configJSON(of url: URL) throws -> String? {
+        let file = try HDF5File.open(url)
+        defer { file.close() }
+        return try file.stringAttribute("config", at: "/")
     }
 
     private static func join(_ group: String, _ name: String) -> String {
@@ -257,7 +272,7 @@ public struct Checkpoint: Equatable {
 
     private static let reservedGroups: Set<String> = ["model_weights", "optimizer_weights", "training"]
 
-    private static func readLayers(_ file: HDF5File, base: String, path: String) throws -> [LayerWeights] {
+    private static func readLayers(_ file: HDF5File, base: String, path: String, shapes: [String: [Int]]?) throws -> [LayerWeights] {
         let names: [String]
         if let listed = try stringList(file, "layer_names", at: base) {
             names = listed
@@ -283,6 +298,16 @@ public struct Checkpoint: Equatable {
                 guard let weight = weightNames.first(where: { $0.split(separator: "/").last?.hasPrefix(prefix) == true }) else {
                     throw CNNSepError("\(path): layer \(name) has no \(prefix) (weights: \(weightNames.joined(separator: ", ")))")
                 }
+                if let shapes {
+                    let variable = prefix == "kernel" ? "kernel" : "bias"
+                    guard let expected = shapes["\(name)/\(variable)"] else {
+                        throw CNNSepError("\(path): layer '\(name)' is not part of this model: different model")
+                    }
+                    let declared = try file.shape(at: join(group, weight))
+                    guard declared == expected else {
+                        throw CNNSepError("\(path): layer '\(name)' \(variable) has shape \(declared), this model expects \(expected): different model")
+                    }
+                }
                 let (shape, data) = try file.readFloats(at: join(group, weight))
                 return ParameterArray(shape: shape, data: data)
             }
@@ -299,14 +324,18 @@ public struct Checkpoint: Equatable {
             for variable in try file.children(of: layerGroup) {
                 let group = "\(layerGroup)/\(variable)"
                 guard file.isGroup(group) else { continue }
-                let grad = try file.readFloats(at: "\(group)/accumulated_grad")
-                let delta = try file.readFloats(at: "\(group)/accumulated_delta")
                 let layer = layers.first { $0.name == layerName }
                 let weightShape = variable == "kernel" ? layer?.kernel.shape : variable == "bias" ? layer?.bias.shape : nil
-                for (slot, shape) in [("accumulated_grad", grad.shape), ("accumulated_delta", delta.shape)]
-                where weightShape != nil && shape != weightShape {
-                    throw CNNSepError("\(path): \(group)/\(slot) has shape \(shape), expected \(weightShape!) like the weight")
+                // Shapes first: a slot is read only once it is known to be the weight's size.
+                guard let weightShape else { continue }     // state of no weight in the file: not needed
+                for slot in ["accumulated_grad", "accumulated_delta"] {
+                    let shape = try file.shape(at: "\(group)/\(slot)")
+                    guard shape == weightShape else {
+                        throw CNNSepError("\(path): \(group)/\(slot) has shape \(shape), expected \(weightShape) like the weight")
+                    }
                 }
+                let grad = try file.readFloats(at: "\(group)/accumulated_grad")
+                let delta = try file.readFloats(at: "\(group)/accumulated_delta")
                 slots["\(layerName)/\(variable)"] = AdadeltaSlots(
                     squaredGradient: ParameterArray(shape: grad.shape, data: grad.data),
                     squaredUpdate: ParameterArray(shape: delta.shape, data: delta.data))
@@ -340,6 +369,13 @@ public struct Checkpoint: Equatable {
             }
         }
         checkpoint.logLines = try count("log_lines")
+        checkpoint.log = try file.stringAttribute("log", at: "/training")
+        if let json = try file.stringAttribute("songs", at: "/training") {
+            guard let songs = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String] else {
+                throw CNNSepError("\(path): /training attribute songs is not a JSON list of song names")
+            }
+            checkpoint.trainingSongs = songs
+        }
         if file.exists("/training/rng_state") {
             let state = try file.readUInt64s(at: "/training/rng_state")
             guard state.shape == [4], state.data != [0, 0, 0, 0] else {

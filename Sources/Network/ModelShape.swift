@@ -1,3 +1,4 @@
+import Support
 
 /// The network's sizes (METHOD.md): input (T, F); vertical conv t1×f1 with N1 filters, horizontal
 /// conv t2×f2 with N2 filters, a dense bottleneck of N units.
@@ -20,4 +21,15 @@ public struct ModelShape: Equatable, Codable {
     public var afterHorizontal: (Int, Int) { (afterVertical.0 - t2 + 1, afterVertical.1 - f2 + 1) }
     /// Length of the flattened code the dense layers see (14·1·30 = 420 by default).
     public var flat: Int { afterHorizontal.0 * afterHorizontal.1 * n2 }
+
+    /// Weights and biases of the network of these sizes (METHOD.md's table: 489,142 by default),
+    /// counted without building it, so a config can refuse a model too large to allocate. In
+    /// Double: absurd sizes would overflow Int.
+    public var parameterCount: Double {
+        let (t1, f1, n1, t2, f2, n2) = (Double(t1), Double(f1), Double(n1), Double(t2), Double(f2), Double(n2))
+        let (flat, dense) = (Double(flat), Double(dense))
+        let encoder = (t1 * f1 * n1 + n1) + (t2 * f2 * n1 * n2 + n2) + (flat * dense + dense)
+        let decoder = (dense * flat + flat) + (t2 * f2 * n2 * n1 + n1) + (t1 * f1 * n1 + 1)
+        return encoder + Double(Stem.names.count) * decoder
+    }
 }

@@ -12,6 +12,12 @@ extension ChandnaNetwork {
         }
     }
 
+    /// Each stored weight's shape, keyed "<layer>/kernel" and "<layer>/bias" (what `Checkpoint.load`
+    /// checks a file's declared shapes against), the fixed input normalisation's included.
+    public var parameterShapes: [String: [Int]] {
+        Dictionary(uniqueKeysWithValues: layers.flatMap { [("\($0.name)/kernel", $0.kernel.shape), ("\($0.name)/bias", $0.bias.shape)] })
+    }
+
     /// Loads weights by layer name. A file from a different model is refused, naming the first
     /// layer that is missing or has another shape; `source` names the file in the message.
     public func load(_ stored: [LayerWeights], source: String) throws {
@@ -27,6 +33,12 @@ extension ChandnaNetwork {
         let extra = stored.map(\.name).filter { name in !layers.contains { $0.name == name } }
         if let first = extra.first {
             throw CNNSepError("\(source): layer '\(first)' is not part of this model: different model")
+        }
+        for l in layers {
+            let w = byName[l.name]!
+            for (what, values) in [("kernel", w.kernel.data), ("bias", w.bias.data)] {
+                try requireFinite(values, "\(source): layer '\(l.name)' \(what)")
+            }
         }
         for l in layers {
             let w = byName[l.name]!
@@ -52,8 +64,18 @@ extension Adadelta {
             guard let s = slots[key], s.squaredGradient.shape == p.shape, s.squaredUpdate.shape == p.shape else {
                 throw CNNSepError("\(source): optimizer state for '\(key)' is missing or has the wrong shape")
             }
+            try requireFinite(s.squaredGradient.data, "\(source): optimizer state E[g²] of '\(key)'")
+            try requireFinite(s.squaredUpdate.data, "\(source): optimizer state E[Δ²] of '\(key)'")
             squaredGradients[i] = s.squaredGradient.data
             squaredUpdates[i] = s.squaredUpdate.data
         }
+    }
+}
+
+/// Weights from a file must be numbers: a NaN or an infinity would only show up later, as a stem
+/// of NaNs or a diverged loss, far from its cause.
+private func requireFinite(_ values: [Float], _ what: String) throws {
+    if let i = values.firstIndex(where: { !$0.isFinite }) {
+        throw CNNSepError("\(what) holds a non-finite value (\(values[i]) at index \(i)): the checkpoint is damaged or its training diverged")
     }
 }

@@ -34,9 +34,23 @@ public enum AtomicFile {
             throw CNNSepError("\(folder.path): exists and is not a folder")
         }
         let temporary = folder.appendingPathComponent(
-            ".\(destination.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+            ".\(shortened(destination.lastPathComponent)).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         pending.add(temporary.path)
         return temporary
+    }
+
+    /// `name` cut (at a character boundary) so that the temporary's name, which adds up to 24 bytes,
+    /// stays within the 255 bytes a file name may have.
+    static func shortened(_ name: String) -> String {
+        let limit = 255 - 24
+        guard name.utf8.count > limit else { return name }
+        var result = "", bytes = 0
+        for character in name {
+            bytes += character.utf8.count
+            guard bytes <= limit else { break }
+            result.append(character)
+        }
+        return result
     }
 
     /// Renames a finished temporary file over `destination`.
@@ -64,6 +78,40 @@ public enum AtomicFile {
                 throw CNNSepError("\(destination.path): cannot write (\(error.localizedDescription))")
             }
         }
+    }
+
+    /// Removes the temporary files of our naming (`.<name>.<pid>.<random>.tmp`, see `temporaryURL`)
+    /// that processes which no longer run left in `folder` (killed before they could commit or
+    /// abandon them). A file whose pid is alive is kept, this process's own too: it may be being
+    /// written right now. Returns the names removed; a folder that cannot be listed has none.
+    @discardableResult
+    public static func removeStaleTemporaries(in folder: URL) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return [] }
+        var removed: [String] = []
+        for name in names.sorted() {
+            guard let pid = writerPID(ofTemporary: name), !isRunning(pid) else { continue }
+            let path = folder.appendingPathComponent(name).path
+            var info = stat()
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            if unlink(path) == 0 { removed.append(name) }
+        }
+        return removed
+    }
+
+    /// The pid in a temporary file's name `.<name>.<pid>.<random>.tmp`; nil for any other name.
+    static func writerPID(ofTemporary name: String) -> pid_t? {
+        guard name.hasPrefix("."), name.hasSuffix(".tmp") else { return nil }
+        let parts = name.dropFirst().dropLast(4).split(separator: ".", omittingEmptySubsequences: false)
+        func digits(_ s: Substring) -> Bool { !s.isEmpty && s.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } }
+        guard parts.count >= 3, !parts.dropLast(2).joined(separator: ".").isEmpty,
+              digits(parts[parts.count - 1]), digits(parts[parts.count - 2]),
+              let pid = pid_t(parts[parts.count - 2]), pid > 0 else { return nil }
+        return pid
+    }
+
+    /// Whether process `pid` exists (EPERM: it exists but belongs to another user).
+    static func isRunning(_ pid: pid_t) -> Bool {
+        pid == getpid() || kill(pid, 0) == 0 || errno == EPERM
     }
 
     /// Temporary files being written right now, removed by `removePending()` when the process

@@ -17,10 +17,12 @@ public struct BatchFile {
         let file = try HDF5File.open(url)
         defer { file.close() }
         guard file.exists("/mixture") else { throw CNNSepError("\(url.path): no dataset /mixture (expected (N, \(m.frames), \(m.bins)) float32)") }
-        let (shape, data) = try file.readFloats(at: "/mixture")
+        // The declared shape first: the data is read only once it is known to be windows of the model.
+        let shape = try file.shape(at: "/mixture")
         guard shape.count == 3, shape[0] > 0, shape[1] == m.frames, shape[2] == m.bins else {
             throw CNNSepError("\(url.path): /mixture has shape \(shape), expected (N, \(m.frames), \(m.bins))")
         }
+        let (_, data) = try file.readFloats(at: "/mixture")
         let present = Stem.names.filter { file.exists("/target_\($0)") }
         guard present.isEmpty || present.count == 4 else {
             throw CNNSepError("\(url.path): has targets for \(present.joined(separator: ", ")) only; give all four (/target_bass, /target_drums, /target_other, /target_vocals) or none")
@@ -28,9 +30,9 @@ public struct BatchFile {
         var targets: [Tensor]? = nil
         if present.count == 4 {
             targets = try Stem.names.map { name in
-                let (s, d) = try file.readFloats(at: "/target_\(name)")
+                let s = try file.shape(at: "/target_\(name)")
                 guard s == shape else { throw CNNSepError("\(url.path): /target_\(name) has shape \(s), expected \(shape) like /mixture") }
-                return Tensor(d, shape: s + [1])
+                return Tensor(try file.readFloats(at: "/target_\(name)").data, shape: s + [1])
             }
         }
         return BatchFile(mixture: Tensor(data, shape: shape), targets: targets)

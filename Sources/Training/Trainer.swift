@@ -33,37 +33,55 @@ public final class Trainer {
     static func shuffleSeed(_ seed: UInt64) -> UInt64 { seed ^ 0x5EED_0F_BA7C_4E5 }
 
     public func run() throws -> TrainOutcome {
+        // One process per run folder: a second one would write every epoch twice.
+        let lock = try FolderLock(runDirectory, hint: "wait for it to finish, or train in another --run-dir")
+        defer { lock.release() }
+        // Only we write here now: temporaries of ours whose process is gone are stale.
+        let stale = AtomicFile.removeStaleTemporaries(in: runDirectory)
+        if !stale.isEmpty { note("Removed \(stale.count) stale temporary file\(stale.count == 1 ? "" : "s") from \(runDirectory.path)") }
+        // A checkpoint is resumed only by the run it belongs to (same config, bar harmless keys).
+        let network = ChandnaNetwork(shape: config.model, seed: config.seed)
+        var resumed: Checkpoint?
+        if !restart, FileManager.default.fileExists(atPath: checkpointURL.path) {
+            let accepted = try Resume.acceptedChanges(storedConfig: try Checkpoint.configJSON(of: checkpointURL), config: config, source: checkpointURL)
+            if !accepted.isEmpty {
+                note("Resuming with config changes that do not alter the run so far: \(accepted.map(\.description).joined(separator: ", "))")
+            }
+            resumed = try Checkpoint.load(checkpointURL, expecting: network.parameterShapes)
+        }
         let data = try TrainingData(config: config, showProgress: showProgress)
-        let step = TrainingStep(network: ChandnaNetwork(shape: config.model, seed: config.seed), config: config)
+        let step = TrainingStep(network: network, config: config)
         var rng = SeededGenerator(seed: Self.shuffleSeed(config.seed))
         var position = TrainingPosition()
-        var log = try RunLog(url: logURL)
-
-        if !restart, FileManager.default.fileExists(atPath: checkpointURL.path) {
-            let checkpoint = try Checkpoint.load(checkpointURL)
-            try step.network.load(checkpoint.layers, source: checkpointURL.path)
-            try step.optimizer.load(checkpoint.optimizer, for: step.network, source: checkpointURL.path)
-            position = checkpoint.position ?? TrainingPosition()
-            if let state = checkpoint.rngState { rng = SeededGenerator(state: state) }
-            try log.truncate(toLines: checkpoint.logLines ?? 0)
-            note("Resuming from \(checkpointURL.path) at repetition \(position.repetition + 1), block \(position.block + 1), epoch \(position.epoch + 1), batch \(position.batch + 1)")
-        } else {
-            try log.truncate(toLines: 0)
-            if let normalization = step.network.inputNormalization {      // resumed runs load it with the weights
-                let (mean, std) = try data.inputStatistics()
-                normalization.set(mean: mean, std: std)
-            }
-        }
-
+        var log = RunLog(newRunAt: logURL)
         let s = config.schedule
         let blocks = data.blocks
+        let batchesPerEpoch = blocks.indices.map { data.batchesPerEpoch(block: $0) }
+
+        if let checkpoint = resumed {
+            try Resume.checkSongs(checkpoint, now: data.training.map(\.name), split: config.trainSplit, source: checkpointURL)
+            let stored = checkpoint.position ?? TrainingPosition()
+            position = Resume.skippingFinishedBlock(stored, epochsPerBlock: s.epochsPerBlock, blockCount: blocks.count)
+            if position.repetition < s.repetitions {
+                try Resume.checkPosition(position, batchesPerEpoch: batchesPerEpoch, source: checkpointURL)
+            }
+            try step.network.load(checkpoint.layers, source: checkpointURL.path)
+            try step.optimizer.load(checkpoint.optimizer, for: step.network, source: checkpointURL.path)
+            if let state = checkpoint.rngState { rng = SeededGenerator(state: state) }
+            log = try RunLog(resuming: logURL, from: checkpoint)
+            note("Resuming from \(checkpointURL.path) at repetition \(stored.repetition + 1), block \(stored.block + 1), epoch \(stored.epoch + 1), batch \(stored.batch + 1)")
+            if position != stored {
+                note("Epoch \(stored.epoch + 1) of block \(stored.block + 1) is past the \(s.epochsPerBlock) epoch\(s.epochsPerBlock == 1 ? "" : "s") per block asked for now: that block counts as done.")
+            }
+        } else if let normalization = step.network.inputNormalization {   // a resumed run loads it with the weights
+            let (mean, std) = try data.inputStatistics()
+            normalization.set(mean: mean, std: std)
+        }
         if position.repetition >= s.repetitions {
             note("Training is already complete (\(s.repetitions) repetitions of \(blocks.count) blocks); use --restart to train again.")
             return .alreadyComplete
         }
 
-        let epochsTotal = s.repetitions * blocks.count * s.epochsPerBlock
-        let batchesPerEpoch = blocks.indices.map { data.batchesPerEpoch(block: $0) }
         let totalBatches = s.repetitions * s.epochsPerBlock * batchesPerEpoch.reduce(0, +)
         let doneBatches = position.repetition * s.epochsPerBlock * batchesPerEpoch.reduce(0, +)
             + batchesPerEpoch[..<position.block].reduce(0, +) * s.epochsPerBlock
@@ -80,8 +98,11 @@ public final class Trainer {
             checkpoint.position = position
             checkpoint.rngState = rngState
             checkpoint.configJSON = config.json()
-            checkpoint.logLines = log.lines
+            checkpoint.logLines = log.lines.count
+            checkpoint.log = log.text
+            checkpoint.trainingSongs = data.training.map(\.name)
             try checkpoint.save(to: checkpointURL)
+            try log.checkpointSaved()
         }
 
         for repetition in position.repetition..<s.repetitions {
@@ -89,8 +110,9 @@ public final class Trainer {
                 let block = try data.block(at: blockIndex)
                 let firstEpoch = (repetition == position.repetition && blockIndex == position.block) ? position.epoch : 0
                 for epoch in firstEpoch..<s.epochsPerBlock {
-                    let globalEpoch = (repetition * blocks.count + blockIndex) * s.epochsPerBlock + epoch + 1
-                    step.optimizer.learningRate = config.learningRate(epoch: globalEpoch - 1, of: epochsTotal)
+                    // The schedule's epoch (from the position, so a resumed run sets the same rate).
+                    let scheduleEpoch = (repetition * blocks.count + blockIndex) * s.epochsPerBlock + epoch
+                    step.optimizer.learningRate = config.learningRate(epoch: scheduleEpoch, of: s.repetitions * blocks.count * s.epochsPerBlock)
                     let epochStart = rng.state
                     let order = block.batchOrder(batchSize: config.batchSize, using: &rng)
                     let remixSeed = config.remix.isEnabled ? rng.next() : 0    // drawn only when remixing: the paper's runs are unchanged
@@ -119,7 +141,10 @@ public final class Trainer {
                             return .interrupted
                         }
                     }
-                    // End of epoch: log, then checkpoint (which records how many log lines it has seen).
+                    // End of epoch: log, then checkpoint (which records the log lines it has seen).
+                    // Epochs are numbered by the log's lines (one per epoch), so a resume with
+                    // another number of epochs per block keeps the numbers consecutive.
+                    let globalEpoch = log.lines.count + 1
                     var entry: [String: Any] = [
                         "repetition": repetition + 1, "block": blockIndex + 1, "epoch": epoch + 1,
                         "global_epoch": globalEpoch, "step": position.step,
@@ -133,7 +158,7 @@ public final class Trainer {
                     (next.repetition, next.block, next.epoch, next.batch, next.epochLossSum) = (repetition, blockIndex, epoch + 1, 0, 0)
                     if next.epoch == s.epochsPerBlock { (next.block, next.epoch) = (blockIndex + 1, 0) }
                     if next.block == blocks.count { (next.repetition, next.block) = (repetition + 1, 0) }
-                    let last = globalEpoch == epochsTotal
+                    let last = next.repetition == s.repetitions
                     let stopping = Interrupt.requested || (stopAfterBatches.map { batchesThisRun >= $0 } ?? false)
                     if last || stopping || globalEpoch % config.checkpointEveryEpochs == 0 {
                         try save(next, rngState: rng.state)
@@ -154,42 +179,5 @@ public final class Trainer {
 
     private func note(_ line: String) {
         if showProgress { FileHandle.standardError.write(Data((line + "\n").utf8)) }
-    }
-}
-
-/// The run's JSON-lines log: one object per epoch, keys sorted so that a resumed run writes the
-/// same bytes as an uninterrupted one.
-struct RunLog {
-    let url: URL
-    private(set) var lines: Int
-
-    init(url: URL) throws {
-        self.url = url
-        let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
-        lines = text.split(separator: "\n", omittingEmptySubsequences: true).count
-    }
-
-    /// Keeps the first `count` lines (the ones the checkpoint has seen), atomically.
-    mutating func truncate(toLines count: Int) throws {
-        let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
-        let kept = text.split(separator: "\n", omittingEmptySubsequences: true).prefix(count)
-        try AtomicFile.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: url)
-        lines = kept.count
-    }
-
-    mutating func append(_ entry: [String: Any]) throws {
-        let data = try JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]) + Data("\n".utf8)
-        let handle: FileHandle
-        do { handle = try FileHandle(forWritingTo: url) } catch {
-            throw CNNSepError("\(url.path): cannot append to the training log (\(error.localizedDescription))")
-        }
-        defer { try? handle.close() }
-        do {
-            try handle.seekToEnd()
-            try handle.write(contentsOf: data)
-        } catch {
-            throw CNNSepError("\(url.path): cannot append to the training log (\(error.localizedDescription))")
-        }
-        lines += 1
     }
 }

@@ -14,6 +14,8 @@ final class TrainingData {
     let validation: [Song]
     let cache: FeatureCache
     let blocks: [Range<Int>]
+    /// Training windows of each training song.
+    let windowCounts: [Int]
     /// Only the current block is resident; the next one is prepared in the background.
     let stream: BlockStream
     private var validationBlock: Block?
@@ -40,6 +42,10 @@ final class TrainingData {
         cache = FeatureCache(folder: config.cacheFolder.map { URL(fileURLWithPath: $0) } ?? FeatureCache.defaultFolder(for: dataset),
                              settings: config.features)
         try cache.prepare(train + validation, progress: showProgress)
+        // Counted now, so an entry that cannot be read stops here with its reason rather than
+        // counting as no windows in the progress and ETA.
+        let cache = self.cache, (length, hop) = (config.model.frames, config.windowHop)
+        windowCounts = try train.map { windowStarts(frames: try cache.features($0).frames, length: length, hop: hop).count }
         blocks = config.schedule.blocks(songCount: train.count)
         stream = BlockStream(cache: cache, songs: train, blocks: blocks,
                              windowLength: config.model.frames, windowHop: config.windowHop,
@@ -94,13 +100,9 @@ final class TrainingData {
         return (mean.map { Float($0) }, std.map { Float(max($0, floor)) })
     }
 
-    /// Batches in one epoch of block `index` (for progress and ETA).
+    /// Batches in one epoch of block `index` (for progress and ETA), as `Block.batchOrder` cuts them.
     func batchesPerEpoch(block index: Int) -> Int {
-        let windows = blocks[index].reduce(0) { sum, song in
-            let frames = (try? cache.features(training[song]).frames) ?? 0
-            return sum + windowStarts(frames: frames, length: config.model.frames, hop: config.windowHop).count
-        }
-        return windows / config.batchSize      // the last partial batch is dropped (Block.batchOrder)
+        Block.batchCount(windows: blocks[index].reduce(0) { $0 + windowCounts[$1] }, batchSize: config.batchSize)
     }
 
     /// Mean loss over all windows of the validation songs, in order, without gradients; nil when none.

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Configuration
 import Foundation
 import Support
@@ -5,6 +6,13 @@ import Support
 /// Reads `--config` as users type it (a path or a name under Configs/); `dsd100` when absent.
 func loadConfig(_ argument: String?) throws -> Config {
     try Config.load(Config.locate(argument ?? "dsd100"))
+}
+
+/// Checks an option that holds a duration: a finite number of seconds above zero.
+func validateSeconds(_ value: Double?, option: String) throws {
+    if let value, !(value.isFinite && value > 0) {
+        throw ValidationError("\(option) must be a finite positive number of seconds, got \(value)")
+    }
 }
 
 /// Prints to standard error (progress and notes go there; results go to standard output).

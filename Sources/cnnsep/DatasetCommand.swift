@@ -80,6 +80,16 @@ struct DatasetCommand: ParsableCommand {
         @Option(help: "Epochs per block (each a fresh shuffle and a full pass of batches).") var epochs: Int = 1
         @Flag(help: "Print the peak RSS so far as each block arrives.") var perBlock = false
 
+        /// The limits the config puts on the same sizes (schedule.*, model.frames).
+        func validate() throws {
+            for (option, value) in [("--block-size", blockSize), ("--block-hop", blockHop), ("--frames", frames),
+                                    ("--window-hop", windowHop), ("--batch-size", batchSize), ("--epochs", epochs)] where value < 1 {
+                throw ValidationError("\(option) must be at least 1, got \(value)")
+            }
+            if blockHop > blockSize { throw ValidationError("--block-hop must be at most --block-size (\(blockSize)) so no song is skipped, got \(blockHop)") }
+            if windowHop > frames { throw ValidationError("--window-hop must be at most --frames (\(frames)) so no frame is skipped, got \(windowHop)") }
+        }
+
         func run() throws {
             let (songs, cache) = try options.open()
             try cache.prepare(songs, progress: true)

@@ -44,7 +44,7 @@ struct Eval: ParsableCommand {
 
     func validate() throws {
         if let songs, songs < 1 { throw ValidationError("--songs must be at least 1, got \(songs)") }
-        if let framewise, !(framewise > 0) { throw ValidationError("--framewise must be a positive number of seconds, got \(framewise)") }
+        try validateSeconds(framewise, option: "--framewise")
     }
 
     func run() throws {
@@ -67,7 +67,8 @@ struct Eval: ParsableCommand {
             try AtomicFile.write(try encoder.encode(scores), to: folder.appendingPathComponent("\(song.name).json"))
             all += scores
             let model = scores[0].scores
-            progress.advance(detail: "\(song.name): SDR " + Stem.names.map { String(format: "%@ %.2f", $0, model[$0]!.sdr) }.joined(separator: ", "))
+            progress.advance(detail: "\(song.name): SDR " + Stem.names.map { name in
+                model[name].map { String(format: "%@ %.2f", name, $0.sdr) } ?? "\(name) left out" }.joined(separator: ", "))
         }
         progress.finish()
         try AtomicFile.write(Data(ScoreSummary.csv(all).utf8), to: folder.appendingPathComponent("scores.csv"))

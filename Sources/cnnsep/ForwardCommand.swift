@@ -18,6 +18,16 @@ struct BatchOptions: ParsableArguments {
     @Option(help: "Config for the loss and optimizer settings (path or name under Configs/). Default: dsd100.")
     var config: String?
 
+    /// --output, refused when it is the --checkpoint or the --input: writing it would replace what
+    /// was read.
+    func outputURL() throws -> URL {
+        let url = URL(fileURLWithPath: output)
+        for (option, path) in [("--checkpoint", checkpoint), ("--input", input)] where isSameFile(url, URL(fileURLWithPath: path)) {
+            throw CNNSepError("\(output): --output is the file given as \(option), which it would replace; write to another file")
+        }
+        return url
+    }
+
     /// The model restored from the checkpoint, with the loss and optimizer settings of --config.
     func loadStep() throws -> TrainingStep {
         let settings = try loadConfig(config)
@@ -36,9 +46,10 @@ struct Forward: ParsableCommand {
     @OptionGroup var options: BatchOptions
 
     func run() throws {
+        let output = try options.outputURL()
         let step = try options.loadStep()
         let batch = try BatchFile.read(URL(fileURLWithPath: options.input), shape: step.config.model)
-        try step.writeForward(batch, to: URL(fileURLWithPath: options.output))
+        try step.writeForward(batch, to: output)
         print("wrote \(options.output)")
     }
 }

@@ -27,6 +27,10 @@ struct Score: ParsableCommand {
     @Option(help: "Window and hop in seconds for framewise scores (median over windows).")
     var framewise: Double?
 
+    func validate() throws {
+        try validateSeconds(framewise, option: "--framewise")
+    }
+
     func run() throws {
         let start = Date()
         let scores = try StemScores(references: URL(fileURLWithPath: referenceDir),

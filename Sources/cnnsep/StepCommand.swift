@@ -19,6 +19,7 @@ struct Step: ParsableCommand {
     }
 
     func run() throws {
+        let output = try options.outputURL()
         let step = try options.loadStep()
         let batch = try BatchFile.read(URL(fileURLWithPath: options.input), shape: step.config.model)
         guard let targets = batch.targets else {
@@ -30,7 +31,7 @@ struct Step: ParsableCommand {
         }
         var checkpoint = Checkpoint(layers: step.network.weights(), optimizer: step.optimizer.slots(for: step.network))
         checkpoint.configJSON = step.config.json()
-        try checkpoint.save(to: URL(fileURLWithPath: options.output))
+        try checkpoint.save(to: output)
         print("wrote \(options.output)")
     }
 }

@@ -95,3 +95,52 @@ import Testing
         #expect(parsed.finalLearningRate == nil && parsed.learningRate(epoch: 7, of: 9) == 0.5)
     }
 }
+
+@Suite struct ConfigChangeTests {
+    @Test func changesAreListedByDottedKeyWithBothValues() {
+        let a = Config()
+        var b = a
+        b.batchSize = 64; b.inputScale = 0.001; b.maxSongs = 4; b.validationSongs = ["x"]; b.seed = 7
+        #expect(b.changes(since: a).map(\.description) == [
+            "dataset.max_songs null → 4", #"dataset.validation_songs [] → ["x"]"#,
+            "input_scale 1 → 0.001", "schedule.batch_size 32 → 64", "seed 2017 → 7",
+        ])
+        #expect(a.changes(since: a).isEmpty)
+    }
+}
+
+@Suite struct SeedRangeTests {
+    func parse(_ json: String) throws -> Config { try Config.parse(Data(json.utf8), source: "x.json") }
+
+    /// `train --seed` takes any UInt64; the config (and so every checkpoint's stored config) must too.
+    @Test func everyUInt64SeedRoundTripsThroughTheConfig() throws {
+        for seed: UInt64 in [0, 2017, 1 << 53 + 1, UInt64(Int64.max), 1 << 63, UInt64.max] {
+            var c = Config()
+            c.seed = seed
+            #expect(try parse(c.json()).seed == seed)
+            #expect(try parse(#"{"seed": \#(seed)}"#).seed == seed)
+        }
+        #expect(try parse(#"{"seed": 1e3}"#).seed == 1000)
+    }
+
+    @Test func seedsOutsideUInt64AreRefusedNamingTheRange() {
+        for bad in ["-1", "18446744073709551616", "1.5", "\"7\"", "true"] {
+            let message = errorMessage { _ = try parse(#"{"seed": \#(bad)}"#) }
+            #expect(message?.contains("key 'seed': expected an integer in 0...18446744073709551615") == true, "\(bad): \(message ?? "no error")")
+        }
+    }
+}
+
+private func errorMessage(_ body: () throws -> Void) -> String? {
+    do { try body(); return nil } catch { return "\(error)" }
+}
+
+@Suite struct AudioSettingsTests {
+    /// STFT.init needs an even window (it has window/2 + 1 bins) and a hop in 1...window.
+    @Test func anOddWindowLengthIsRefusedNamingTheKey() {
+        let message = errorMessage { _ = try Config.parse(Data(#"{"audio": {"window_length": 1023}}"#.utf8), source: "x.json") }
+        #expect(message?.contains("key 'audio.window_length'") == true && message?.contains("even") == true, "\(message ?? "no error")")
+        #expect(errorMessage { _ = try Config.parse(Data(#"{"audio": {"window_length": 1024, "hop": 1025}}"#.utf8), source: "x.json") }?
+            .contains("key 'audio.hop'") == true)
+    }
+}

@@ -151,3 +151,20 @@ struct DataCacheTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("train").path) == ["good.features"])
     }
 }
+
+@Suite("Data: feature cache errors")
+struct DataCacheErrorTests {
+    /// A song whose entry cannot be opened for a reason other than "missing or stale" is reported
+    /// with that reason (here: the entry's name is longer than a file name may be), naming the song.
+    @Test("an entry that cannot be opened says why, naming the song")
+    func unreadableEntrySaysWhy() throws {
+        let name = String(repeating: "x", count: 250)         // + ".features" > 255 bytes
+        let root = try DataFixtures.audioDataset(layout: .musdb18hq, songs: [name], seconds: 0.1)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let dataset = try Dataset.open(root)
+        let song = try dataset.songs(split: "train")[0]
+        let cache = FeatureCache(folder: FeatureCache.defaultFolder(for: dataset), settings: FeatureSettings())
+        let message = errorMessage { _ = try cache.features(song) }
+        #expect(message?.hasPrefix(name) == true && message?.contains("File name too long") == true, "\(message ?? "no error")")
+    }
+}

@@ -83,8 +83,8 @@ import Network
         let song = try #require(try Dataset.open(folder).songs(split: "Test").first)
         let evaluator = Evaluator(separator: tinySeparator())
         let (mixture, references) = try evaluator.load(song)
-        let whole = try evaluator.score(references: references, estimates: [[Float]](repeating: mixture, count: 4), song: song)
-        let quarter = try evaluator.score(references: references, estimates: [[Float]](repeating: mixture.map { $0 / 4 }, count: 4), song: song)
+        let whole = try evaluator.score(references: references, estimates: [[Float]](repeating: mixture, count: 4), song: song, method: "mixture").scores
+        let quarter = try evaluator.score(references: references, estimates: [[Float]](repeating: mixture.map { $0 / 4 }, count: 4), song: song, method: "mixture").scores
         for source in Stem.names {
             let a = try #require(whole[source]), b = try #require(quarter[source])
             #expect(Swift.abs(a.sdr - b.sdr) < 1e-6 && Swift.abs(a.sir - b.sir) < 1e-6, "\(source): \(a) vs \(b)")
@@ -117,5 +117,45 @@ import Network
         let sources = try #require(json["sources"] as? [[String: Any]])
         #expect((sources[0]["model_sdr"] as? [String: Any])?["per_seed"] as? [Double] == [3, 5])
         #expect(StudySummary.Spread([7]).std == 0)
+    }
+}
+
+/// A song whose reference stem is silent (a song without bass): its other stems are scored, and
+/// the silent one is left out with the song, the file and the reason, in the scores, the JSON and
+/// the table, with or without --framewise.
+@Suite struct SilentStemTests {
+    @Test func aSilentReferenceIsLeftOutByNameAndTheOtherStemsScored() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var synth = SynthSettings()
+        synth.devSongs = 0; synth.testSongs = 1; synth.seconds = 1; synth.seed = 9
+        _ = try DemoSynth.write(to: folder, settings: synth, progress: false)
+        let song = try #require(try Dataset.open(folder).songs(split: "Test").first)
+        let bass = song.sources[Stem.bass.index]
+        let length = try AudioFile.info(bass).frameCount
+        try AudioFile.write(AudioBuffer(sampleRate: 44100, mono: [Float](repeating: 0, count: length)), to: bass)
+        var c = Config()
+        c.model = tinySeparator().config.model
+        c.features = tinySeparator().config.features
+        let separator = Separator(network: ChandnaNetwork(shape: c.model, seed: 1), config: c)
+
+        for framewise in [nil, 0.5] {
+            let scores = try Evaluator(separator: separator, framewise: framewise).evaluate(song, oracle: true)
+            for method in scores {
+                #expect(method.scores["bass"] == nil, "\(method.method), framewise \(String(describing: framewise))")
+                let reason = try #require(method.leftOut["bass"], "\(method.method)")
+                #expect(reason.contains(bass.path) && reason.contains("silent"), "\(reason)")
+                for source in ["drums", "other", "vocals"] {
+                    let score = try #require(method.scores[source], "\(method.method) \(source)")
+                    #expect(score.sdr.isFinite && score.sir.isFinite && score.sar.isFinite, "\(method.method) \(source): \(score)")
+                }
+            }
+            let json = String(decoding: try JSONEncoder().encode(scores[0]), as: UTF8.self)
+            #expect(json.contains("left_out") && json.contains("silent"), "\(json)")
+            let table = ScoreSummary(scores).text()
+            #expect(table.contains(song.name) && table.contains("left out"), "\(table)")
+            let drums = try #require(ScoreSummary(scores).rows.first { $0.method == "model" && $0.source == "drums" && $0.metric == "SDR" })
+            #expect(drums.count == 1)
+        }
     }
 }

@@ -58,6 +58,9 @@ private func sampleCheckpoint(seed: UInt64) -> Checkpoint {
     checkpoint.rngState = [generator.next(), generator.next(), UInt64.max, 1]
     checkpoint.configJSON = #"{"name": "dsd100", "loss": {"alpha": 0.001, "beta": 0.01}, "note": "ρ = 0.95 – ünïcode"}"#
     checkpoint.logLines = 321
+    checkpoint.trainingSongs = ["001 - A", "002 - \"B\", ünïcode", "003 - C\nD"]
+    // A long log (about 200 KB: far past HDF5's 64 KiB limit for data kept in an object header).
+    checkpoint.log = (1...2000).map { #"{"epoch":\#($0),"loss":0.125,"note":"ünïcode"}"# + "\n" }.joined()
     return checkpoint
 }
 
@@ -101,6 +104,8 @@ struct CheckpointFileTests {
         #expect(loaded.rngState == original.rngState)
         #expect(loaded.configJSON == original.configJSON)
         #expect(loaded.logLines == original.logLines)
+        #expect(loaded.log == original.log)
+        #expect(loaded.trainingSongs == original.trainingSongs)
         #expect(loaded == original)
 
         // Saving again over the file replaces it.

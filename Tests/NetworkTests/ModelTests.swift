@@ -21,6 +21,15 @@ import Configuration
         #expect(network.decoders[3].verticalDeconvolution.bias.shape == [1])
     }
 
+    /// The count a config is validated with (before any network is allocated) is the network's own.
+    @Test func theShapesParameterCountIsTheNetworksForDefaultAndOddSizes() {
+        var odd = ModelShape()
+        (odd.frames, odd.bins, odd.t1, odd.f1, odd.n1, odd.t2, odd.f2, odd.n2, odd.dense) = (9, 17, 2, 5, 3, 4, 2, 5, 7)
+        for shape in [ModelShape(), smallConfig().model, odd] {
+            #expect(shape.parameterCount == Double(ChandnaNetwork(shape: shape, seed: 1).parameterCount), "\(shape)")
+        }
+    }
+
     @Test func initialisationIsGlorotUniformAndSeeded() {
         let a = ChandnaNetwork(shape: ModelShape(), seed: 7), b = ChandnaNetwork(shape: ModelShape(), seed: 7)
         let c = ChandnaNetwork(shape: ModelShape(), seed: 8)

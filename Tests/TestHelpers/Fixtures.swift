@@ -48,11 +48,12 @@ public func tinySeparator(seed: UInt64 = 21) -> Separator {
     return Separator(network: network, config: c)
 }
 
-/// A small demo dataset and a reduced config that trains on it in a second or two (debug build).
-public func tinyTrainingSetup(_ name: String = #function) throws -> (folder: URL, config: Config) {
+/// A small demo dataset (songs of `seconds`) and a reduced config that trains on it in a second or
+/// two (debug build).
+public func tinyTrainingSetup(_ name: String = #function, seconds: Double = 1.0) throws -> (folder: URL, config: Config) {
     let folder = temporaryFolder(name)
     var synth = SynthSettings()
-    synth.devSongs = 3; synth.testSongs = 1; synth.seconds = 1.0; synth.seed = 5
+    synth.devSongs = 3; synth.testSongs = 1; synth.seconds = seconds; synth.seed = 5
     _ = try DemoSynth.write(to: folder.appendingPathComponent("demo"), settings: synth, progress: false)
     var c = smallConfig()                      // 16-sample STFT, 9 bins, T = 6
     c.name = "tiny"

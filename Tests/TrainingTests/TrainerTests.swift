@@ -107,6 +107,14 @@ import Autodiff
         #expect(try train(c, in: run, stopAfter: 1) == .interrupted)
         var other = c
         other.model.n1 = 4
+        // The stored config says so first, naming the key.
+        let changed = #expect(throws: CNNSepError.self) { try train(other, in: run) }
+        #expect(changed?.message.contains("'model.n1' = 3, the config now says 4") == true)
+        // Without a stored config, the weights themselves do, naming the layer.
+        let url = run.appendingPathComponent("latest.h5")
+        var checkpoint = try Checkpoint.load(url)
+        checkpoint.configJSON = nil
+        try checkpoint.save(to: url)
         let error = #expect(throws: CNNSepError.self) { try train(other, in: run) }
         #expect(error?.message.contains("vertical_convolution") == true)
         #expect(error?.message.contains("different model") == true)
@@ -221,5 +229,127 @@ import Autodiff
         other.model.inputNormalization = false
         let error = #expect(throws: CNNSepError.self) { try train(other, in: run) }
         #expect(error?.message.contains("input_normalization") == true)
+    }
+}
+
+/// Faults around the run folder: a second process, stale temporaries.
+@Suite(.serialized) struct RunFolderTests {
+    @Test func aSecondTrainOnTheSameRunFolderIsRefusedNamingTheHolder() throws {
+        let (folder, c) = try quickTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("tiny.json")
+        try Data(c.json().utf8).write(to: config)
+        let run = folder.appendingPathComponent("run")
+        try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        // This process holds the run folder's lock, as a running `cnnsep train` does.
+        let lock = open(run.appendingPathComponent(".lock").path, O_RDWR | O_CREAT, 0o644)
+        defer { close(lock) }
+        try #require(lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0)
+        let pid = "\(getpid())\n"
+        _ = pid.withCString { write(lock, $0, strlen($0)) }
+
+        let second = try runCNNSep(["train", "--config", config.path, "--run-dir", run.path], in: folder)
+        #expect(second.status == 1 && !second.crashed, "\(second)")
+        #expect(second.errorLines.count == 1 && second.standardError.contains("pid \(getpid())"), "\(second)")
+        #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("latest.h5").path))
+    }
+
+    @Test func staleTemporariesInTheRunFolderAreRemoved() throws {
+        let (folder, base) = try quickTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var c = base
+        c.schedule = Schedule(blockSize: 3, blockHop: 3, repetitions: 1, epochsPerBlock: 1)
+        let run = folder.appendingPathComponent("run")
+        try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        let stale = run.appendingPathComponent(".latest.h5.\(try exitedProcessID()).12345.tmp")
+        try Data(count: 1000).write(to: stale)
+        let trainer = Trainer(config: c, runDirectory: run)
+        trainer.showProgress = false
+        #expect(try trainer.run() == .finished)
+        #expect(!FileManager.default.fileExists(atPath: stale.path))
+    }
+}
+
+/// The run's log and checkpoint are never lost: a restart keeps the old run until the new one has
+/// saved, and a log that cannot be read is rebuilt from the checkpoint, never emptied.
+@Suite(.serialized) struct RunLogTests {
+    func train(_ c: Config, in run: URL, stopAfter: Int? = nil, restart: Bool = false) throws -> TrainOutcome {
+        let trainer = Trainer(config: c, runDirectory: run)
+        trainer.showProgress = false
+        trainer.stopAfterBatches = stopAfter
+        trainer.restart = restart
+        return try trainer.run()
+    }
+
+    @Test func aRestartThatFailsBeforeItsFirstSaveLeavesTheOldRunIntact() throws {
+        let (folder, c) = try quickTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = folder.appendingPathComponent("run")
+        #expect(try train(c, in: run) == .finished)
+        let log = try Data(contentsOf: run.appendingPathComponent("log.jsonl"))
+        let checkpoint = try Data(contentsOf: run.appendingPathComponent("latest.h5"))
+        try #require(!log.isEmpty && checkpoint.count > 4096)
+        let config = folder.appendingPathComponent("tiny.json")
+        try Data(c.json().utf8).write(to: config)
+
+        // The restarted run cannot write its checkpoint (a file-size limit below its size): it stops
+        // with an error before its first save, as if it had been killed there.
+        let restarted = try runCNNSep(["train", "--config", config.path, "--run-dir", run.path, "--restart"], in: folder,
+                                      fileSizeLimitKB: checkpoint.count / 2048)
+        #expect(restarted.status == 1 && !restarted.crashed, "\(restarted)")
+        #expect(try Data(contentsOf: run.appendingPathComponent("log.jsonl")) == log)
+        #expect(try Data(contentsOf: run.appendingPathComponent("latest.h5")) == checkpoint)
+    }
+
+    @Test func aLogThatCannotBeReadIsRebuiltFromTheCheckpointNotEmptied() throws {
+        let (folder, c) = try quickTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let straight = folder.appendingPathComponent("straight")
+        #expect(try train(c, in: straight) == .finished)
+        let expected = try String(contentsOf: straight.appendingPathComponent("log.jsonl"), encoding: .utf8)
+
+        let run = folder.appendingPathComponent("run")
+        let batches = try TrainingData(config: c, showProgress: false).batchesPerEpoch(block: 0)
+        #expect(try train(c, in: run, stopAfter: 2 * batches + 1) == .interrupted)
+        let logURL = run.appendingPathComponent("log.jsonl")
+        var damaged = try Data(contentsOf: logURL)
+        try #require(damaged.count > 10)
+        damaged[5] = 0xFF                           // not UTF-8 any more
+        try damaged.write(to: logURL)
+        #expect(try train(c, in: run) == .finished)
+        #expect(try String(contentsOf: logURL, encoding: .utf8) == expected)
+
+        // A checkpoint from before checkpoints held the log has only the line count: a log that
+        // cannot be read is then an error naming it, and stays as it is.
+        let old = folder.appendingPathComponent("old")
+        #expect(try train(c, in: old, stopAfter: 2 * batches + 1) == .interrupted)
+        let checkpointURL = old.appendingPathComponent("latest.h5")
+        var checkpoint = try Checkpoint.load(checkpointURL)
+        checkpoint.log = nil
+        try checkpoint.save(to: checkpointURL)
+        try damaged.write(to: old.appendingPathComponent("log.jsonl"))
+        let error = #expect(throws: CNNSepError.self) { try train(c, in: old) }
+        #expect(error?.message.contains(old.appendingPathComponent("log.jsonl").path) == true)
+        #expect(try Data(contentsOf: old.appendingPathComponent("log.jsonl")) == damaged)
+    }
+}
+
+@Suite struct TrainingDataTests {
+    /// Progress and ETA come from batchesPerEpoch: it must count what an epoch of the block runs,
+    /// including a block with fewer windows than one batch (which trains on one smaller batch).
+    @Test func batchesPerEpochCountsWhatAnEpochRuns() throws {
+        let (folder, base) = try tinyTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for batchSize in [64, 1000, 100_000] {
+            var c = base
+            c.batchSize = batchSize
+            let data = try TrainingData(config: c, showProgress: false)
+            for b in data.blocks.indices {
+                var rng = SeededGenerator(seed: 1)
+                let runs = try data.block(at: b).batchOrder(batchSize: batchSize, using: &rng).count
+                #expect(data.batchesPerEpoch(block: b) == runs, "batch size \(batchSize), block \(b)")
+                #expect(runs >= 1)
+            }
+        }
     }
 }
