@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "AudioTests", dependencies: ["Audio", "Support"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NetworkTests", dependencies: ["TestHelpers", "Network", "Configuration", "Autodiff", "HDF5", "Support"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Data"]),
         .testTarget(name: "DataTests", dependencies: ["TestHelpers", "Data", "Audio", "Support"]),
         .testTarget(name: "TrainingTests", dependencies: ["TestHelpers", "Training", "Inference", "Configuration", "Network", "Data", "Autodiff", "Support", "Distributed"]),
         .testTarget(name: "InferenceTests", dependencies: ["TestHelpers", "Inference", "Configuration", "Network", "Audio", "Autodiff", "Support"]),

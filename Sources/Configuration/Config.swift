@@ -38,6 +38,9 @@ public struct Config: Equatable {
     public var learningRate: Float = 0.01
     public var rho: Float = 0.95
     public var epsilon: Float = 1.0
+    /// With a value, the learning rate falls geometrically from `learningRate` at the first epoch to
+    /// this at the last (`learningRate(epoch:of:)`); nil: constant (the paper).
+    public var finalLearningRate: Float? = nil
 
     // schedule
     public var schedule = Schedule()
@@ -46,6 +49,8 @@ public struct Config: Equatable {
     public var windowHop = 25
     /// Write `latest.h5` every this many epochs (and always at the end and on Ctrl-C).
     public var checkpointEveryEpochs = 1
+    /// Augmentation by remixing stems of different songs of the block (off: the paper).
+    public var remix = RemixSettings()
 
     public var seed: UInt64 = 2017
 
@@ -112,16 +117,19 @@ extension Config {
                 try r.int(m, "n2", min: 1, max: 100_000) { c.model.n2 = $0 }
                 try r.int(m, "dense", min: 1, max: 100_000) { c.model.dense = $0 }
                 try r.float(m, "mask_epsilon", min: 0, max: 1) { c.model.maskEpsilon = $0 }
+                try r.bool(m, "input_normalization") { c.model.inputNormalization = $0 }
             }
             try r.object(o, key: "loss") { r, l in
                 try r.float(l, "alpha", min: 0, max: 1e6) { c.loss.alpha = $0 }
                 try r.float(l, "beta", min: 0, max: 1e6) { c.loss.beta = $0 }
                 try r.float(l, "gamma", min: 0, max: 1e6) { c.loss.gamma = $0 }
+                try r.float(l, "other_weight", min: 0, max: 1e6) { c.loss.other = $0 }
             }
             try r.object(o, key: "optimizer") { r, a in
                 try r.float(a, "learning_rate", min: 1e-12, max: 1e6) { c.learningRate = $0 }
                 try r.float(a, "rho", min: 0, max: 0.999_999_9) { c.rho = $0 }
                 try r.float(a, "epsilon", min: 1e-20, max: 1e6) { c.epsilon = $0 }
+                try r.optionalFloat(a, "final_learning_rate", min: 1e-12, max: 1e6) { c.finalLearningRate = $0 }
             }
             try r.object(o, key: "schedule") { r, s in
                 try r.int(s, "block_size", min: 1, max: 1_000_000) { c.schedule.blockSize = $0 }
@@ -131,6 +139,8 @@ extension Config {
                 try r.int(s, "batch_size", min: 1, max: 1_000_000) { c.batchSize = $0 }
                 try r.int(s, "window_hop", min: 1, max: 10_000) { c.windowHop = $0 }
                 try r.int(s, "checkpoint_every_epochs", min: 1, max: 1_000_000) { c.checkpointEveryEpochs = $0 }
+                try r.float(s, "remix", min: 0, max: 1) { c.remix.fraction = $0 }
+                try r.floatRange(s, "remix_gains", min: 0, max: 100) { c.remix.gains = $0 }
             }
             try r.seed(o, "seed") { c.seed = $0 }
             try r.string(o, "name") { c.name = $0 }   // informational; the file name wins on load
@@ -138,6 +148,15 @@ extension Config {
         c.model.bins = c.features.windowLength / 2 + 1
         try c.validate(source: source)
         return c
+    }
+
+    /// The learning rate of global epoch `epoch` (0-based) of a run of `total` epochs: `learningRate`
+    /// throughout without `finalLearningRate`; with it, lr·(final/lr)^(epoch/(total−1)), from lr at
+    /// the first epoch to final at the last (lr for a run of one epoch).
+    public func learningRate(epoch: Int, of total: Int) -> Float {
+        guard let final = finalLearningRate, total > 1 else { return learningRate }
+        let lr = Double(learningRate)
+        return Float(lr * pow(Double(final) / lr, Double(epoch) / Double(total - 1)))
     }
 
     /// The largest model a config may ask for: 100 million parameters take 1.6 GB with their
@@ -171,12 +190,16 @@ extension Config {
             "audio": ["sample_rate": features.sampleRate, "window_length": features.windowLength, "hop": features.hop],
             "input_scale": Double(inputScale),
             "model": ["frames": model.frames, "t1": model.t1, "f1": model.f1, "n1": model.n1, "t2": model.t2,
-                      "f2": model.f2, "n2": model.n2, "dense": model.dense, "mask_epsilon": Double(model.maskEpsilon)] as [String: Any],
-            "loss": ["alpha": Double(loss.alpha), "beta": Double(loss.beta), "gamma": Double(loss.gamma)],
-            "optimizer": ["learning_rate": Double(learningRate), "rho": Double(rho), "epsilon": Double(epsilon)],
+                      "f2": model.f2, "n2": model.n2, "dense": model.dense, "mask_epsilon": Double(model.maskEpsilon),
+                      "input_normalization": model.inputNormalization] as [String: Any],
+            "loss": ["alpha": Double(loss.alpha), "beta": Double(loss.beta), "gamma": Double(loss.gamma),
+                     "other_weight": Double(loss.other)],
+            "optimizer": ["learning_rate": Double(learningRate), "rho": Double(rho), "epsilon": Double(epsilon)]
+                .merging(finalLearningRate.map { ["final_learning_rate": Double($0)] } ?? [:]) { a, _ in a },
             "schedule": ["block_size": schedule.blockSize, "block_hop": schedule.blockHop, "repetitions": schedule.repetitions,
                          "epochs_per_block": schedule.epochsPerBlock, "batch_size": batchSize, "window_hop": windowHop,
-                         "checkpoint_every_epochs": checkpointEveryEpochs],
+                         "checkpoint_every_epochs": checkpointEveryEpochs,
+                         "remix": Double(remix.fraction), "remix_gains": [Double(remix.gains.lowerBound), Double(remix.gains.upperBound)]] as [String: Any],
             "seed": seed,
             "name": name,
         ]
@@ -229,16 +252,29 @@ struct ConfigReader {
         "": ["dataset", "audio", "input_scale", "model", "loss", "optimizer", "schedule", "seed", "name"],
         "dataset.": ["root", "train_split", "test_split", "validation_songs", "cache", "max_songs"],
         "audio.": ["sample_rate", "window_length", "hop"],
-        "model.": ["frames", "t1", "f1", "n1", "t2", "f2", "n2", "dense", "mask_epsilon"],
-        "loss.": ["alpha", "beta", "gamma"],
-        "optimizer.": ["learning_rate", "rho", "epsilon"],
-        "schedule.": ["block_size", "block_hop", "repetitions", "epochs_per_block", "batch_size", "window_hop", "checkpoint_every_epochs"],
+        "model.": ["frames", "t1", "f1", "n1", "t2", "f2", "n2", "dense", "mask_epsilon", "input_normalization"],
+        "loss.": ["alpha", "beta", "gamma", "other_weight"],
+        "optimizer.": ["learning_rate", "rho", "epsilon", "final_learning_rate"],
+        "schedule.": ["block_size", "block_hop", "repetitions", "epochs_per_block", "batch_size", "window_hop", "checkpoint_every_epochs",
+                      "remix", "remix_gains"],
     ]
 
     func string(_ o: [String: Any], _ key: String, _ set: (String) -> Void) throws {
         guard let value = o[key] else { return }
         guard let s = value as? String, !s.isEmpty else { throw fail(key, "expected a non-empty string, got \(Self.describe(value))") }
         set(s)
+    }
+
+    /// `[low, high]`, two numbers in min...max with low ≤ high.
+    func floatRange(_ o: [String: Any], _ key: String, min: Double, max: Double, _ set: (ClosedRange<Float>) -> Void) throws {
+        guard let value = o[key] else { return }
+        guard let a = value as? [Any], a.count == 2, let n = a as? [NSNumber], !n.contains(where: Self.isBool),
+              n.allSatisfy({ $0.doubleValue.isFinite }) else {
+            throw fail(key, "expected [low, high], two numbers, got \(Self.describe(value))")
+        }
+        let (lo, hi) = (n[0].doubleValue, n[1].doubleValue)
+        guard lo >= min, hi <= max, lo <= hi else { throw fail(key, "expected [low, high] with \(min) ≤ low ≤ high ≤ \(max), got [\(lo), \(hi)]") }
+        set(Float(lo)...Float(hi))
     }
 
     func optionalString(_ o: [String: Any], _ key: String, _ set: (String?) -> Void) throws {
@@ -284,6 +320,18 @@ struct ConfigReader {
         guard let value = o[key] else { return }
         if value is NSNull { set(nil); return }
         try int(o, key, min: min, max: Int.max) { set($0) }
+    }
+
+    func bool(_ o: [String: Any], _ key: String, _ set: (Bool) -> Void) throws {
+        guard let value = o[key] else { return }
+        guard let n = value as? NSNumber, Self.isBool(n) else { throw fail(key, "expected true or false, got \(Self.describe(value))") }
+        set(n.boolValue)
+    }
+
+    func optionalFloat(_ o: [String: Any], _ key: String, min: Double, max: Double, _ set: (Float?) -> Void) throws {
+        guard let value = o[key] else { return }
+        if value is NSNull { set(nil); return }
+        try float(o, key, min: min, max: max) { set($0) }
     }
 
     func float(_ o: [String: Any], _ key: String, min: Double, max: Double, _ set: (Float) -> Void) throws {

@@ -107,13 +107,17 @@ public final class Block: @unchecked Sendable {
     /// Every window of every song, song by song (`windowStarts` for each song).
     public let windows: [WindowRef]
     public let windowLength: Int
+    /// The songs' mono stems, for remixing (`Remix.swift`); nil when the block was loaded without them.
+    public let signals: [StemSignals]?
 
-    public init(range: Range<Int>, songs: [SongFeatures], windowLength: Int, windowHop: Int) {
+    public init(range: Range<Int>, songs: [SongFeatures], windowLength: Int, windowHop: Int, signals: [StemSignals]? = nil) {
         precondition(range.count == songs.count, "Block: \(range.count) indices for \(songs.count) songs")
         precondition(Set(songs.map(\.bins)).count <= 1, "Block: songs have different bin counts")
+        precondition(signals == nil || signals!.count == songs.count, "Block: \(signals?.count ?? 0) stem signals for \(songs.count) songs")
         self.range = range
         self.songs = songs
         self.windowLength = windowLength
+        self.signals = signals
         var windows: [WindowRef] = []
         for (i, song) in songs.enumerated() {
             for start in windowStarts(frames: song.frames, length: windowLength, hop: windowHop) {

@@ -14,13 +14,16 @@ import Support
 /// Memory: the stream keeps the block it last returned and the one it prefetches, so at most two
 /// blocks' songs are mapped at once (15 songs with the defaults); a block's mappings go away when the
 /// caller and the stream both let go of it. Callers should drop their previous `Block` before asking
-/// for the next.
+/// for the next. With `loadSignals` (remixing) each block also holds its songs' decoded mono stems,
+/// about 0.7 MB per second of audio, in memory (not mapped).
 public final class BlockStream: @unchecked Sendable {
     public let cache: FeatureCache
     public let songs: [Song]
     public let blocks: [Range<Int>]
     public let windowLength: Int
     public let windowHop: Int
+    /// Whether blocks also hold their songs' mono stems (for remixing; ~0.7 MB per second of audio).
+    public let loadSignals: Bool
 
     private let condition = NSCondition()
     private var current: (index: Int, block: Block)?
@@ -29,7 +32,7 @@ public final class BlockStream: @unchecked Sendable {
     /// Sum of the floats read while touching pages: kept so the reads cannot be optimised away.
     private(set) var touchChecksum: Float = 0
 
-    public init(cache: FeatureCache, songs: [Song], blocks: [Range<Int>], windowLength: Int, windowHop: Int) {
+    public init(cache: FeatureCache, songs: [Song], blocks: [Range<Int>], windowLength: Int, windowHop: Int, loadSignals: Bool = false) {
         precondition(blocks.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= songs.count },
                      "BlockStream: a block reaches past the \(songs.count) songs")
         self.cache = cache
@@ -37,6 +40,7 @@ public final class BlockStream: @unchecked Sendable {
         self.blocks = blocks
         self.windowLength = windowLength
         self.windowHop = windowHop
+        self.loadSignals = loadSignals
     }
 
     /// Block `index mod blocks.count`; starts preparing the next one in the background.
@@ -75,20 +79,25 @@ public final class BlockStream: @unchecked Sendable {
         return block
     }
 
-    /// Maps the block's songs (reusing `previous`'s mappings of shared songs) and touches their pages.
+    /// Maps the block's songs (reusing `previous`'s mappings of shared songs) and touches their pages;
+    /// with `loadSignals`, also decodes their stems (reusing `previous`'s for shared songs).
     private func load(_ i: Int, reusing previous: Block?) throws -> Block {
         let range = blocks[i]
         var features: [SongFeatures] = []
+        var signals: [StemSignals] = []
         for index in range {
-            if let previous, previous.range.contains(index) {
+            if let previous, previous.range.contains(index), !loadSignals || previous.signals != nil {
                 features.append(previous.songs[index - previous.range.lowerBound])
+                if loadSignals { signals.append(previous.signals![index - previous.range.lowerBound]) }
             } else {
                 let f = try cache.features(songs[index])
                 let sum = f.touch()
                 condition.lock(); touchChecksum += sum; condition.unlock()
                 features.append(f)
+                if loadSignals { signals.append(try cache.signals(songs[index], frames: f.frames)) }
             }
         }
-        return Block(range: range, songs: features, windowLength: windowLength, windowHop: windowHop)
+        return Block(range: range, songs: features, windowLength: windowLength, windowHop: windowHop,
+                     signals: loadSignals ? signals : nil)
     }
 }

@@ -77,6 +77,32 @@ public final class FeatureCache: @unchecked Sendable {
         }
     }
 
+    /// The four sources of the song as the features see them: mono (mean of the channels), at the
+    /// model's rate, each the length of the audio behind the song's `frames` feature frames (checked:
+    /// a file that changed since its features were cached is an error naming it). For remixing
+    /// (`RemixSettings`): kept in memory for the current block only, about 0.7 MB per second of audio.
+    public func signals(_ song: Song, frames: Int) throws -> StemSignals {
+        let stft = STFT(windowLength: settings.windowLength, hop: settings.hop)
+        let sources = try song.sources.map { file in
+            let mono: [Float]
+            do { mono = try monoSignal(file) } catch let error as CNNSepError {
+                throw CNNSepError(error.message.hasPrefix(song.name + ": ") ? error.message : "\(song.name): \(error.message)")
+            }
+            guard stft.frameCount(samples: mono.count) == frames else {
+                throw CNNSepError("\(song.name): \(file.path): \(mono.count) samples, not the length its cached features were made from (the file changed during training?)")
+            }
+            return mono
+        }
+        return StemSignals(sources: sources)
+    }
+
+    /// A file's audio, downmixed to mono and resampled to the features' rate if it has another one.
+    func monoSignal(_ file: URL) throws -> [Float] {
+        let buffer = try AudioFile.read(file)
+        let mono = buffer.mono()
+        return buffer.sampleRate == settings.sampleRate ? mono : try Resampler.resample(mono, from: buffer.sampleRate, to: settings.sampleRate)
+    }
+
     /// Builds the missing or stale entries of `songs` on all cores, with a progress display.
     /// Good songs are all cached even when some are bad; then the first problem (in song order) is
     /// thrown, saying how many songs had problems.
@@ -239,10 +265,7 @@ public final class FeatureCache: @unchecked Sendable {
             defer { try? handle.close() }
             try handle.seekToEnd()
             for file in song.files {
-                var mono = try wrap { try AudioFile.read(file).mono() }
-                if rate != settings.sampleRate {
-                    mono = try wrap { try Resampler.resample(mono, from: rate, to: settings.sampleRate) }
-                }
+                let mono = try wrap { try monoSignal(file) }
                 guard stft.frameCount(samples: mono.count) == frames else {
                     throw fail(file, "decoded to \(mono.count) samples, expected \(samples)")
                 }

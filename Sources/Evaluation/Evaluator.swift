@@ -56,11 +56,22 @@ public struct Evaluator {
 
     /// The song's scores for the model and, with `oracle`, the ideal ratio masks and the mixture.
     public func evaluate(_ song: Song, oracle: Bool) throws -> [SongScores] {
+        try evaluate(song, model: true, baselines: oracle)
+    }
+
+    /// The song's scores for the ideal ratio masks and the mixture only (they do not depend on the model).
+    public func baselines(_ song: Song) throws -> [SongScores] {
+        try evaluate(song, model: false, baselines: true)
+    }
+
+    private func evaluate(_ song: Song, model: Bool, baselines: Bool) throws -> [SongScores] {
         let (mixture, references) = try load(song)
-        // The model's stems exactly as `predict` makes them ("other" = mixture − the other three).
-        let model = try separator.separate([mixture], remainder: Stem.other.index).map { $0[0] }
-        var methods: [(String, [[Float]])] = [("model", model)]
-        if oracle {
+        var methods: [(String, [[Float]])] = []
+        if model {
+            // The model's stems exactly as `predict` makes them ("other" = mixture − the other three).
+            methods.append(("model", try separator.separate([mixture], remainder: Stem.other.index).map { $0[0] }))
+        }
+        if baselines {
             methods.append(("oracle", idealRatioMaskEstimates(mixture: mixture, references: references)))
             methods.append(("mixture", [[Float]](repeating: mixture, count: 4)))
         }
@@ -133,9 +144,27 @@ public struct Evaluator {
     }
 }
 
+/// What `eval --json` writes: every song's scores, the summary rows and the model's oracle share per
+/// source (absent without `--oracle`).
+public struct EvaluationReport: Codable {
+    public let scores: [SongScores]
+    public let summary: [ScoreSummary.Row]
+    public let oracleShare: [String: Double]?
+
+    public init(_ scores: [SongScores]) {
+        let summary = ScoreSummary(scores)
+        self.scores = scores
+        self.summary = summary.rows
+        let shares = summary.oracleShares()
+        oracleShare = shares.isEmpty ? nil : shares
+    }
+
+    enum CodingKeys: String, CodingKey { case scores, summary, oracleShare = "oracle_share" }
+}
+
 /// Median and mean ± standard deviation per method, source and metric.
 public struct ScoreSummary {
-    public struct Row { public let method: String; public let source: String; public let metric: String
+    public struct Row: Codable { public let method: String; public let source: String; public let metric: String
         public let median: Double; public let mean: Double; public let std: Double; public let count: Int }
     public let rows: [Row]
     /// Sources a song's scores leave out, with why, in song order.
@@ -163,7 +192,33 @@ public struct ScoreSummary {
         self.rows = rows
     }
 
-    /// The SDR/SIR/SAR table a person reads: one line per method and source.
+    /// The model's share of the oracle's gain per source, on mean SDR:
+    /// `(model − mixture) / (oracle − mixture)`, where "mixture" is the mixture-as-estimate baseline.
+    /// That baseline is the "mixture/4": BSS Eval's SDR does not change when an estimate is
+    /// scaled, so the mixture and a quarter of it score the same. 0 = no better than handing back the
+    /// mixture, 1 = as good as the ideal ratio masks. Empty without the oracle and mixture rows.
+    public func oracleShares(of method: String = "model") -> [String: Double] {
+        func mean(_ m: String, _ source: String) -> Double? {
+            rows.first { $0.method == m && $0.source == source && $0.metric == "SDR" }?.mean
+        }
+        var shares: [String: Double] = [:]
+        for source in Stem.names {
+            guard let model = mean(method, source), let oracle = mean("oracle", source), let mixture = mean("mixture", source)
+            else { continue }
+            shares[source] = (model - mixture) / (oracle - mixture)
+        }
+        return shares
+    }
+
+    /// The line `text()` ends with when the oracle and mixture rows are there.
+    public func oracleShareLine() -> String? {
+        let shares = oracleShares()
+        guard !shares.isEmpty else { return nil }
+        return "share of the oracle's gain, (model − mixture) / (oracle − mixture) on mean SDR: "
+            + Stem.names.compactMap { s in shares[s].map { String(format: "%@ %.1f %%", s, 100 * $0) } }.joined(separator: ", ")
+    }
+
+    /// The SDR/SIR/SAR table a person reads: one line per method and source, then the oracle share.
     public func text() -> String {
         var lines = ["method   source   SDR median (mean ± std)     SIR median (mean ± std)     SAR median (mean ± std)"]
         var current = ""
@@ -175,6 +230,7 @@ public struct ScoreSummary {
             lines.append(method.padding(toLength: 9, withPad: " ", startingAt: 0) + r.source.padding(toLength: 9, withPad: " ", startingAt: 0)
                 + others.map(cell).joined(separator: "     "))
         }
+        if let share = oracleShareLine() { lines.append(share) }
         if !leftOut.isEmpty {
             lines.append("left out (not in the figures above):")
             lines += leftOut.map { "  \($0.method) \($0.source) of \($0.song): \($0.reason)" }

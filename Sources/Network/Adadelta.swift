@@ -6,7 +6,9 @@ import Autodiff
 ///     E[Δ²] ← ρ E[Δ²] + (1−ρ) Δ²
 ///     w     ← w − lr · Δ
 public final class Adadelta {
-    public let learningRate: Float, rho: Float, epsilon: Float
+    /// Variable so that a learning-rate schedule can set it between steps.
+    public var learningRate: Float
+    public let rho: Float, epsilon: Float
     /// E[g²] and E[Δ²] per parameter, in the order of the parameters passed to `step`.
     public var squaredGradients: [[Float]]
     public var squaredUpdates: [[Float]]

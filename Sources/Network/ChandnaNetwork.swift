@@ -12,6 +12,8 @@ public final class ChandnaNetwork {
     public let verticalConvolution: Conv2D
     public let horizontalConvolution: Conv2D
     public let globalDense: Dense
+    /// The per-bin input normalisation, when the shape asks for it (first in `encoder`).
+    public let inputNormalization: InputNormalization?
     /// Magnitude windows (T, F) → the code (N).
     public let encoder: [any Layer]
     public let decoders: [Decoder]
@@ -48,7 +50,8 @@ public final class ChandnaNetwork {
         verticalConvolution = Conv2D("vertical_convolution", kernelSize: (m.t1, m.f1), inChannels: 1, filters: m.n1, rng: &rng)
         horizontalConvolution = Conv2D("horizontal_convolution", kernelSize: (m.t2, m.f2), inChannels: m.n1, filters: m.n2, rng: &rng)
         globalDense = Dense("global_dense", inputs: m.flat, units: m.dense, rng: &rng)
-        encoder = [                                          // per window, default sizes:
+        inputNormalization = m.inputNormalization ? InputNormalization(bins: m.bins) : nil   // draws nothing
+        encoder = (inputNormalization.map { [$0] } ?? []) + [ // per window, default sizes:
             Reshape([m.frames, m.bins, 1]),                  // (25, 513) → (25, 513, 1)
             verticalConvolution,                             // → (25, 1, 50)
             horizontalConvolution,                           // → (14, 1, 30)
@@ -80,7 +83,7 @@ public final class ChandnaNetwork {
 
     /// ("<layer>/kernel", tensor), ("<layer>/bias", tensor), in the order of `parameters`.
     public var namedParameters: [(String, Tensor)] {
-        layers.flatMap { [("\($0.name)/kernel", $0.kernel), ("\($0.name)/bias", $0.bias)] }
+        layers.flatMap { l in l.parameters.map { p in ("\(l.name)/\(p === l.kernel ? "kernel" : "bias")", p) } }
     }
 
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }

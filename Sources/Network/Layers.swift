@@ -218,3 +218,80 @@ public final class Reshape: Layer {
     public func forward(_ io: LayerBuffers, batch: Int) {}
     public func backward(_ io: LayerBuffers, batch: Int, accumulate: Bool) {}
 }
+
+/// A fixed affine map per frequency bin, y[…, k] = x[…, k]·kernel[k] + bias[k] over windows of
+/// (T, F): with kernel = 1/σ_k and bias = −μ_k/σ_k, the training set's per-bin input normalisation
+/// (config `model.input_normalization`; not in the paper). Its values are set from the training data
+/// before training and stored in checkpoints like a layer's weights, but never trained: `parameters`
+/// is empty, so the optimizer does not see them. Identity (kernel 1, bias 0) until set.
+public final class InputNormalization: WeightedLayer {
+    public let name = "input_normalization"
+    public let kernel: Tensor
+    public let bias: Tensor
+    public var parameters: [Tensor] { [] }
+
+    public init(bins: Int) {
+        kernel = Tensor([Float](repeating: 1, count: bins), shape: [bins])
+        bias = Tensor.zeros([bins])
+    }
+
+    /// Sets the map to (x − mean)/std per bin.
+    public func set(mean: [Float], std: [Float]) {
+        precondition(mean.count == kernel.count && std.count == kernel.count && std.allSatisfy { $0 > 0 },
+                     "InputNormalization.set: \(kernel.count) means and positive deviations expected")
+        kernel.data = std.map { 1 / $0 }
+        bias.data = zip(mean, std).map { -$0 / $1 }
+    }
+
+    public func outputShape(_ s: [Int]) -> [Int] { s }
+
+    /// y = x·kernel + bias per bin, over `rows` rows of F bins.
+    static func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int,
+                        kernel: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>) {
+        let f = kernel.count
+        for r in 0..<rows {
+            let (xr, yr) = (x + r * f, y + r * f)
+            for k in 0..<f { yr[k] = xr[k] * kernel[k] + bias[k] }
+        }
+    }
+
+    /// dX += dY·kernel per bin.
+    static func backward(_ dY: UnsafePointer<Float>, _ dX: UnsafeMutablePointer<Float>, rows: Int, kernel: UnsafeBufferPointer<Float>) {
+        let f = kernel.count
+        for r in 0..<rows {
+            let (g, d) = (dY + r * f, dX + r * f)
+            for k in 0..<f { d[k] += g[k] * kernel[k] }
+        }
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let f = kernel.count, rows = x.count / f
+        precondition(x.shape.last == f, "InputNormalization: input \(x.shape) does not end in \(f) bins")
+        var y = [Float](repeating: 0, count: x.count)
+        x.data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
+            kernel.data.withUnsafeBufferPointer { k in bias.data.withUnsafeBufferPointer { b in
+                Self.forward(px.baseAddress!, py.baseAddress!, rows: rows, kernel: k, bias: b)
+            } }
+        } }
+        return Tensor.result(y, shape: x.shape, inputs: [x]) { [kernel] out in
+            guard x.requiresGrad else { return }
+            out.grad!.withUnsafeBufferPointer { g in kernel.data.withUnsafeBufferPointer { k in
+                x.withGrad { dx in Self.backward(g.baseAddress!, dx, rows: rows, kernel: k) }
+            } }
+        }
+    }
+
+    public func forward(_ io: LayerBuffers, batch: Int) {
+        let rows = batch * io.shape.reduce(1, *) / kernel.count
+        kernel.data.withUnsafeBufferPointer { k in bias.data.withUnsafeBufferPointer { b in
+            Self.forward(io.x, io.y, rows: rows, kernel: k, bias: b)
+        } }
+    }
+
+    public func backward(_ io: LayerBuffers, batch: Int, accumulate: Bool) {
+        guard let dX = io.dX else { return }          // the network's input needs no gradient
+        let rows = batch * io.shape.reduce(1, *) / kernel.count
+        if !accumulate { dX.update(repeating: 0, count: rows * kernel.count) }
+        kernel.data.withUnsafeBufferPointer { k in Self.backward(io.dY, dX, rows: rows, kernel: k) }
+    }
+}

@@ -10,6 +10,9 @@ public struct ModelShape: Equatable, Codable {
     public var dense = 128          // N
     /// ε of the soft mask m_s = d_s / (Σ d_j + ε).
     public var maskEpsilon: Float = 1e-8
+    /// Whether the network starts with a fixed per-bin normalisation of its input (`InputNormalization`;
+    /// not in the paper).
+    public var inputNormalization = false
 
     public init() {}
 

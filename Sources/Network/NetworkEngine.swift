@@ -39,12 +39,13 @@ public final class NetworkEngine {
         let memory = Memory()
         self.memory = memory
         gradients = given ?? UnsafeMutableBufferPointer(start: memory.buffer(network.parameterCount), count: network.parameterCount)
-        // Each weighted layer's slice of the flat gradient: its kernel's, then its bias's.
+        // Each trained layer's slice of the flat gradient (in `network.parameters` order): its kernel's,
+        // then its bias's. A weighted layer that is never trained (the input normalisation) has none.
         var slices: [ObjectIdentifier: UnsafeMutablePointer<Float>] = [:]
         var offset = 0
-        for layer in network.layers {
+        for layer in network.layers where !layer.parameters.isEmpty {
             slices[ObjectIdentifier(layer)] = gradients.baseAddress! + offset
-            offset += layer.kernel.count + layer.bias.count
+            offset += layer.parameters.reduce(0) { $0 + $1.count }
         }
         let inputShape = network.inputShape
         input = memory.buffer(capacity * inputShape.reduce(1, *))

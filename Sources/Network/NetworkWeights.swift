@@ -12,10 +12,10 @@ extension ChandnaNetwork {
         }
     }
 
-    /// Each weight's shape, keyed "<layer>/kernel" and "<layer>/bias" (what `Checkpoint.load` checks
-    /// a file's declared shapes against).
+    /// Each stored weight's shape, keyed "<layer>/kernel" and "<layer>/bias" (what `Checkpoint.load`
+    /// checks a file's declared shapes against), the fixed input normalisation's included.
     public var parameterShapes: [String: [Int]] {
-        Dictionary(uniqueKeysWithValues: namedParameters.map { ($0.0, $0.1.shape) })
+        Dictionary(uniqueKeysWithValues: layers.flatMap { [("\($0.name)/kernel", $0.kernel.shape), ("\($0.name)/bias", $0.bias.shape)] })
     }
 
     /// Loads weights by layer name. A file from a different model is refused, naming the first

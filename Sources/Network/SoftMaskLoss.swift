@@ -4,19 +4,24 @@
 //
 // Per element i, with o_s the decoder outputs, x the mixture magnitude, y_s the targets:
 //   d_s = |o_s|,  t = Σ_s d_s + ε,  m_s = d_s / t,  e_s = m_s · x
-//   L  = scale · Σ_i [ Σ_{s∈{0,1,3}} (e_s − y_s)²  −  α Σ_{pairs s<j} (e_s − e_j)²
+//   L  = scale · Σ_i [ Σ_{s∈{0,1,3}} (e_s − y_s)²  +  ω (e_2 − y_2)²  −  α Σ_{pairs s<j} (e_s − e_j)²
 //                      −  β ((e_0 − y_2)² + (e_1 − y_2)²)  −  γ (e_3 − y_2)² ]
-// (sources 0..3 = bass, drums, other, vocals; "other" is never compared with its own target).
+// (sources 0..3 = bass, drums, other, vocals; with ω = `other` = 0, the paper's loss, "other" is never
+// compared with its own target).
 // Gradient: ∂L/∂e_s written out in `groups`; ∂L/∂m_s = ∂L/∂e_s · x;
 // ∂L/∂d_k = (∂L/∂m_k − Σ_s ∂L/∂m_s · m_s) / t; ∂L/∂o_k = ∂L/∂d_k · sign(o_k) (0 at 0, as `abs`).
 
-/// The weights of the loss's terms (METHOD.md, "Loss").
+/// The weights of the loss's terms (METHOD.md, "Loss"), and `other`, the weight of a term the paper
+/// does not have: the "other" estimate against its own target (0 = the paper's loss).
 public struct LossWeights: Equatable, Sendable {
     public var alpha: Float = 0.001
     public var beta: Float = 0.01
     public var gamma: Float = 0.03
+    public var other: Float = 0
     public init() {}
-    public init(alpha: Float, beta: Float, gamma: Float) { (self.alpha, self.beta, self.gamma) = (alpha, beta, gamma) }
+    public init(alpha: Float, beta: Float, gamma: Float, other: Float = 0) {
+        (self.alpha, self.beta, self.gamma, self.other) = (alpha, beta, gamma, other)
+    }
 }
 
 public typealias Four<P> = (P, P, P, P)
@@ -73,12 +78,13 @@ private func groups(_ o: Four<UnsafePointer<Float>>, _ x: UnsafePointer<Float>, 
         let xi = load(x, i)
         let (e0, e1, e2, e3) = (m0 * xi, m1 * xi, m2 * xi, m3 * xi)
         let yo = load(y.2, i)
-        let (r0, r1, r3) = (e0 - load(y.0, i), e1 - load(y.1, i), e3 - load(y.3, i))
+        let (r0, r1, r2, r3) = (e0 - load(y.0, i), e1 - load(y.1, i), e2 - yo, e3 - load(y.3, i))
         let (q0, q1, q3) = (e0 - yo, e1 - yo, e3 - yo)
         let (p01, p03, p31, p02, p12, p32) = (e0 - e1, e0 - e3, e3 - e1, e0 - e2, e1 - e2, e3 - e2)
         var fit: V = r0 * r0
         fit += r1 * r1
         fit += r3 * r3
+        fit += w.other * (r2 * r2)
         var apart: V = p01 * p01
         apart += p03 * p03
         apart += p31 * p31
@@ -96,7 +102,7 @@ private func groups(_ o: Four<UnsafePointer<Float>>, _ x: UnsafePointer<Float>, 
             let sumE: V = (e0 + e1) + (e2 + e3)
             let de0: V = r0 - w.alpha * (4 * e0 - sumE) - w.beta * q0
             let de1: V = r1 - w.alpha * (4 * e1 - sumE) - w.beta * q1
-            let de2: V = -w.alpha * (4 * e2 - sumE)
+            let de2: V = w.other * r2 - w.alpha * (4 * e2 - sumE)
             let de3: V = r3 - w.alpha * (4 * e3 - sumE) - w.gamma * q3
             let k: V = twoScale * xi                             // ∂L/∂m_s = 2·scale·x·de_s
             let (dm0, dm1, dm2, dm3) = (k * de0, k * de1, k * de2, k * de3)

@@ -55,12 +55,17 @@ public final class DataParallel {
         }
     }
 
-    /// One synchronous step on the global batch `windows` of `block`: this rank's shard, then the
-    /// allreduce, then Adadelta. Returns the global batch's loss (the same on every rank).
+    /// One synchronous step on the global batch `windows` of `block` (no remixing).
     public func step(_ step: TrainingStep, block: Block, windows: [WindowRef]) -> Float {
-        let mine = shard(of: windows.count)
-        block.fill(&shard, with: windows[mine])
-        return step.step(shard, globalBatch: windows.count) { buffer in
+        self.step(step, batch: windows.count) { shard, part in block.fill(&shard, with: windows[part]) }
+    }
+
+    /// One synchronous step on a global batch of `count` windows: `fill` writes this rank's shard
+    /// (the batch's windows in the range it is given), then the allreduce, then Adadelta. Returns the
+    /// global batch's loss (the same on every rank).
+    public func step(_ step: TrainingStep, batch count: Int, fill: (inout Batch, Range<Int>) -> Void) -> Float {
+        fill(&shard, shard(of: count))
+        return step.step(shard, globalBatch: count) { buffer in
             guard ranks.size > 1 else { return }
             let start = DispatchTime.now().uptimeNanoseconds
             ranks.allreduce(buffer, .sum)

@@ -83,6 +83,9 @@ public final class Trainer {
             if position != stored {
                 note("Epoch \(stored.epoch + 1) of block \(stored.block + 1) is past the \(s.epochsPerBlock) epoch\(s.epochsPerBlock == 1 ? "" : "s") per block asked for now: that block counts as done.")
             }
+        } else if let normalization = step.network.inputNormalization {   // a resumed run loads it with the weights
+            let (mean, std) = try data.inputStatistics()
+            normalization.set(mean: mean, std: std)
         }
         parallel.shareStart(step, rng: &rng, position: &position)
         if position.repetition >= s.repetitions {
@@ -118,13 +121,19 @@ public final class Trainer {
                 let block = try data.block(at: blockIndex)
                 let firstEpoch = (repetition == position.repetition && blockIndex == position.block) ? position.epoch : 0
                 for epoch in firstEpoch..<s.epochsPerBlock {
+                    // The schedule's epoch (from the position, so a resumed run sets the same rate).
+                    let scheduleEpoch = (repetition * blocks.count + blockIndex) * s.epochsPerBlock + epoch
+                    step.optimizer.learningRate = config.learningRate(epoch: scheduleEpoch, of: s.repetitions * blocks.count * s.epochsPerBlock)
                     let epochStart = rng.state
                     let order = block.batchOrder(batchSize: config.batchSize, using: &rng)
+                    let remixSeed = config.remix.isEnabled ? rng.next() : 0    // drawn only when remixing: the paper's runs are unchanged
                     let resuming = repetition == position.repetition && blockIndex == position.block && epoch == position.epoch
                     var lossSum = resuming ? position.epochLossSum : 0
                     let firstBatch = resuming ? position.batch : 0
                     for b in firstBatch..<order.count {
-                        let loss = parallel.step(step, block: block, windows: order[b])
+                        let loss = parallel.step(step, batch: order[b].count) { shard, part in
+                            data.fill(&shard, from: block, windows: order[b], remixSeed: remixSeed, index: b, part: part)
+                        }
                         guard loss.isFinite else {
                             try parallel.failTogether(CNNSepError("training diverged: the loss became \(loss) at repetition \(repetition + 1), block \(blockIndex + 1), epoch \(epoch + 1), batch \(b + 1); lower optimizer.learning_rate or input_scale"))
                         }
@@ -156,6 +165,7 @@ public final class Trainer {
                         "loss": order.isEmpty ? 0 : lossSum / Double(order.count),
                     ]
                     if let validation = try data.validationLoss(step) { entry["val_loss"] = validation }
+                    if config.finalLearningRate != nil { entry["learning_rate"] = Double(step.optimizer.learningRate) }
                     if parallel.isRoot { try log.append(entry) }
 
                     var next = position

@@ -58,7 +58,29 @@ final class TrainingData {
         windowCounts = try train.map { windowStarts(frames: try cache.features($0).frames, length: length, hop: hop).count }
         blocks = config.schedule.blocks(songCount: train.count)
         stream = BlockStream(cache: cache, songs: train, blocks: blocks,
-                             windowLength: config.model.frames, windowHop: config.windowHop)
+                             windowLength: config.model.frames, windowHop: config.windowHop,
+                             loadSignals: config.remix.isEnabled)
+        stft = STFT(windowLength: config.features.windowLength, hop: config.features.hop)
+    }
+
+    /// The features' STFT (remixes are transformed with it).
+    let stft: STFT
+
+    /// Fills the batch with `windows` of `block` — with remixing on, the last
+    /// `remix.count(inBatchOf:)` of them replaced by remixes drawn from a generator seeded by the
+    /// epoch's `remixSeed` and the batch's index, so a resumed epoch draws the same remixes for
+    /// batch `index` without replaying the batches before it.
+    /// `part` (default: all) of the batch: a rank's shard of the global batch takes the same remixes
+    /// it would hold in one process.
+    func fill(_ batch: inout Batch, from block: Block, windows: [WindowRef], remixSeed: UInt64, index: Int, part: Range<Int>? = nil) {
+        let part = part ?? windows.indices
+        let remix = config.remix
+        guard remix.isEnabled else { return block.fill(&batch, with: windows[part]) }
+        let count = remix.count(inBatchOf: windows.count), real = windows.count - count
+        var rng = SeededGenerator(seed: remixSeed ^ UInt64(index))
+        let remixes = block.remixes(count, gains: remix.gains, using: &rng)     // all drawn, so every rank's draws agree
+        let mine = part.clamped(to: 0..<real), theirs = part.clamped(to: real..<windows.count)
+        block.fill(&batch, with: Array(windows[mine]), remixes: Array(remixes[(theirs.lowerBound - real)..<(theirs.upperBound - real)]), stft: stft)
     }
 
     /// Block `index` of the schedule (waiting for the background load if needed).
@@ -67,6 +89,34 @@ final class TrainingData {
     /// Training windows in block `index`.
     func windows(block index: Int) -> Int {
         blocks[index].reduce(0) { $0 + windowCounts[$1] }
+    }
+
+    /// Mean and standard deviation per bin of the network's input (magnitudes × `input_scale`) over
+    /// every frame of the training songs (not the validation songs), summed in Double in song order,
+    /// for `model.input_normalization`. A deviation below 1/1000 of the bins' mean deviation is raised
+    /// to it, so that no bin of a song is amplified more than 1000× the typical bin (a bin silent in
+    /// the training songs would otherwise blow up any sound a test song has there).
+    func inputStatistics() throws -> (mean: [Float], std: [Float]) {
+        let bins = config.model.bins, scale = Double(config.inputScale)
+        var sum = [Double](repeating: 0, count: bins), squares = sum
+        var frames = 0
+        for song in training {
+            let features = try cache.features(song)
+            let x = features.mixture()
+            for t in 0..<features.frames {
+                for k in 0..<bins {
+                    let v = Double(x[t * bins + k]) * scale
+                    sum[k] += v
+                    squares[k] += v * v
+                }
+            }
+            frames += features.frames
+        }
+        let n = Double(max(frames, 1))
+        let mean = sum.map { $0 / n }
+        let std = zip(squares, mean).map { max($0 / n - $1 * $1, 0).squareRoot() }
+        let floor = max(std.reduce(0, +) / Double(bins) * 1e-3, 1e-30)
+        return (mean.map { Float($0) }, std.map { Float(max($0, floor)) })
     }
 
     /// Batches in one epoch of block `index` (for progress and ETA), as `Block.batchOrder` cuts them.

@@ -13,7 +13,7 @@ struct CNNSep: ParsableCommand {
         version: "cnnsep \(version)",
         subcommands: [
             Demo.self, Synth.self, DatasetCommand.self, Train.self, Info.self,
-            Predict.self, Eval.self, Score.self,
+            Predict.self, Eval.self, Score.self, Study.self,
             Forward.self, Step.self, Bench.self, PlotCommand.self, MPICheck.self,
         ])
 

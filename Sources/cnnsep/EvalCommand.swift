@@ -12,7 +12,10 @@ struct Eval: ParsableCommand {
         discussion: """
         Writes one JSON file per song and scores.csv to --out (default Checkpoints/<config>/eval/<split>/), \
         and prints the median and mean ± std per source. --oracle adds, on the same songs, the ideal ratio \
-        masks (upper bound) and the mixture as every estimate (baseline).
+        masks (upper bound) and the mixture as every estimate (baseline), and the model's share of the \
+        oracle's gain per source, (model − mixture) / (oracle − mixture) on mean SDR: 0 % = no better than \
+        the mixture (or mixture/4: SDR ignores an estimate's scale), 100 % = the ideal ratio masks. \
+        --json writes {"scores": [per song and method], "summary": [rows], "oracle_share": {source: share}}.
         """)
 
     @Option(help: "Config (path or name under Configs/): the dataset and, without --checkpoint, the run.")
@@ -33,7 +36,7 @@ struct Eval: ParsableCommand {
     @Flag(help: "Also score ideal ratio masks (upper bound) and the mixture as estimate (baseline).")
     var oracle = false
 
-    @Option(help: "Write every score to this JSON file as well.")
+    @Option(help: "Write every score, the summary and (with --oracle) the oracle share to this JSON file as well.")
     var json: String?
 
     @Option(help: "Folder for per-song JSON and scores.csv.")
@@ -69,7 +72,7 @@ struct Eval: ParsableCommand {
         }
         progress.finish()
         try AtomicFile.write(Data(ScoreSummary.csv(all).utf8), to: folder.appendingPathComponent("scores.csv"))
-        if let json { try AtomicFile.write(try encoder.encode(all), to: URL(fileURLWithPath: json)) }
+        if let json { try AtomicFile.write(try encoder.encode(EvaluationReport(all)), to: URL(fileURLWithPath: json)) }
         print("\(list.count) songs of \(split), checkpoint \(weights.path)\(framewise.map { ", framewise \($0) s (median over frames)" } ?? "")")
         print(ScoreSummary(all).text())
         print("per-song scores: \(folder.path)/")

@@ -56,7 +56,7 @@ struct Info: ParsableCommand {
         for l in n.layers {
             let d = described[l.name]!
             rows.append([l.name, d.op, shape(l.kernel.shape.map(String.init)), shape(l.bias.shape.map(String.init)), shape(["B"] + d.output.map(String.init)),
-                         (l.kernel.count + l.bias.count).formatted()])
+                         l.parameters.reduce(0) { $0 + $1.count }.formatted()])   // 0 for the fixed input normalisation
         }
         return table(rows, rightAligned: [5])
     }

@@ -1,4 +1,5 @@
 import Configuration
+import Data
 import Foundation
 import Testing
 
@@ -17,6 +18,35 @@ import Testing
         _ = try Config.load(configs.appendingPathComponent("demo.json"))
     }
 
+    /// The quality study's configs (scripts/quality_study.sh): `paper` is the paper's method on the
+    /// realistic set, and each lever config changes only its own keys.
+    @Test func qualityConfigsAreThePaperPlusOneLever() throws {
+        let folder = configs.appendingPathComponent("quality")
+        func load(_ name: String) throws -> Config { try Config.load(folder.appendingPathComponent("\(name).json")) }
+        var paper = try load("paper")
+        #expect(paper.datasetRoot == "Data/realistic")
+        paper.datasetRoot = Config().datasetRoot
+        paper.name = Config().name
+        #expect(paper == Config())
+        func lever(_ name: String, _ change: (inout Config) -> Void) throws {
+            var expected = try load("paper")
+            change(&expected)
+            expected.name = name
+            #expect(try load(name) == expected, "\(name)")
+        }
+        try lever("remix") { $0.remix.fraction = 0.5 }
+        try lever("other-weight") { $0.loss.other = 1 }
+        try lever("window-hop-5") { $0.windowHop = 5 }
+        try lever("input-normalization") { $0.model.inputNormalization = true }
+        try lever("lr-decay") { $0.finalLearningRate = 0.001 }
+        try lever("original") { $0.inputScale = 0.009375; $0.learningRate = 1; $0.epsilon = 1e-6 }
+        try lever("all") {
+            $0.remix.fraction = 0.5; $0.loss.other = 1; $0.windowHop = 5; $0.model.inputNormalization = true; $0.finalLearningRate = 0.001
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted()
+        #expect(names == ["all", "input-normalization", "lr-decay", "original", "other-weight", "paper", "remix", "window-hop-5"].map { $0 + ".json" })
+    }
+
     func error(_ json: String) -> String {
         do { _ = try Config.parse(Data(json.utf8), source: "x.json"); return "no error" }
         catch { return "\(error)" }
@@ -29,6 +59,12 @@ import Testing
         #expect(error(#"{"schedule": {"batch_size": 0}}"#).contains("'schedule.batch_size': expected an integer in 1"))
         #expect(error(#"{"schedule": {"batch_size": 2.5}}"#).contains("'schedule.batch_size': expected an integer"))
         #expect(error(#"{"loss": {"alpha": true}}"#).contains("'loss.alpha': expected a number, got true"))
+        #expect(error(#"{"loss": {"other_weight": -1}}"#).contains("'loss.other_weight': expected a number in 0"))
+        #expect(error(#"{"schedule": {"remix": 1.5}}"#).contains("'schedule.remix': expected a number in 0.0...1.0, got 1.5"))
+        #expect(error(#"{"schedule": {"remix_gains": [2, 1]}}"#).contains("'schedule.remix_gains': expected [low, high] with"))
+        #expect(error(#"{"schedule": {"remix_gains": 1}}"#).contains("'schedule.remix_gains': expected [low, high], two numbers, got 1"))
+        #expect(error(#"{"optimizer": {"final_learning_rate": 0}}"#).contains("'optimizer.final_learning_rate': expected a number in"))
+        #expect(error(#"{"model": {"input_normalization": 1}}"#).contains("'model.input_normalization': expected true or false, got 1"))
         #expect(error(#"{"model": {"f1": 600}}"#).contains("'model.f1'"))
         #expect(error(#"{"dataset": []}"#).contains("'dataset': expected an object"))
         #expect(error("{").contains("x.json: not valid JSON"))
@@ -38,8 +74,25 @@ import Testing
     @Test func configJSONRoundTrips() throws {
         var c = Config()
         c.validationSongs = ["a b"]; c.maxSongs = 3; c.inputScale = 0.5; c.seed = 99
+        c.loss.other = 0.25
+        c.remix = RemixSettings(fraction: 0.5, gains: 0.5...2)
+        c.finalLearningRate = 0.001
+        c.model.inputNormalization = true
         let back = try Config.parse(Data(c.json().utf8), source: "round trip")
         #expect(back == c)
+    }
+
+    /// Geometric from learning_rate to final_learning_rate over the run's epochs; constant without it.
+    @Test func learningRateSchedule() throws {
+        var c = Config()
+        c.learningRate = 1
+        #expect((0..<5).map { c.learningRate(epoch: $0, of: 5) } == [1, 1, 1, 1, 1])
+        c.finalLearningRate = 0.01
+        let rates = (0..<3).map { c.learningRate(epoch: $0, of: 3) }
+        for (rate, expected) in zip(rates, [Float(1), 0.1, 0.01]) { #expect(Swift.abs(rate - expected) <= 1e-6 * expected, "\(rates)") }
+        #expect(c.learningRate(epoch: 0, of: 1) == 1)
+        let parsed = try Config.parse(Data(#"{"optimizer": {"learning_rate": 0.5, "final_learning_rate": null}}"#.utf8), source: "x.json")
+        #expect(parsed.finalLearningRate == nil && parsed.learningRate(epoch: 7, of: 9) == 0.5)
     }
 }
 

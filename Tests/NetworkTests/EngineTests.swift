@@ -33,20 +33,21 @@ import Testing
     }
 
     /// Loss, masks and gradients on the tape.
-    static func tape(_ network: ChandnaNetwork, _ b: Batch) -> (loss: Float, masks: [[Float]], grads: [[Float]]) {
+    static func tape(_ network: ChandnaNetwork, _ b: Batch, weights: LossWeights = LossWeights()) -> (loss: Float, masks: [[Float]], grads: [[Float]]) {
         let m = network.shape
         for p in network.parameters { p.zeroGrad() }
         let x = Tensor(b.mixture, shape: [b.count, m.frames, m.bins])
         let masks = softMasks(network(x), epsilon: m.maskEpsilon)
         let magnitudes = x.reshaped([b.count, m.frames, m.bins, 1])
         let targets = b.targets.map { Tensor($0, shape: [b.count, m.frames, m.bins, 1]) }
-        let loss = discriminativeLoss(estimates: masks.map { $0 * magnitudes }, targets: targets, weights: LossWeights())
+        let loss = discriminativeLoss(estimates: masks.map { $0 * magnitudes }, targets: targets, weights: weights)
         loss.backward()
         return (loss.scalar, masks.map(\.data), network.parameters.map { $0.grad! })
     }
 
     /// Loss, masks and gradients on the engine.
-    static func engine(_ network: ChandnaNetwork, _ b: Batch, threads: Int) -> (loss: Float, masks: [[Float]], grads: [[Float]]) {
+    static func engine(_ network: ChandnaNetwork, _ b: Batch, threads: Int,
+                       weights: LossWeights = LossWeights()) -> (loss: Float, masks: [[Float]], grads: [[Float]]) {
         let n = b.mixture.count
         let engine = NetworkEngine(network: network, capacity: b.count + 1, threads: threads)   // capacity above the batch
         b.mixture.withUnsafeBufferPointer { engine.input.update(from: $0.baseAddress!, count: n) }
@@ -62,7 +63,7 @@ import Testing
         let loss = b.targets[0].withUnsafeBufferPointer { y0 in b.targets[1].withUnsafeBufferPointer { y1 in
             b.targets[2].withUnsafeBufferPointer { y2 in b.targets[3].withUnsafeBufferPointer { y3 in
                 engine.loss(targets: (y0.baseAddress!, y1.baseAddress!, y2.baseAddress!, y3.baseAddress!), batch: b.count,
-                            weights: LossWeights(), gradients: true)
+                            weights: weights, gradients: true)
             } }
         } }
         engine.zeroGradients()
@@ -73,13 +74,16 @@ import Testing
         return (loss, masks, zip(offsets, counts).map { Array(engine.gradients[$0..<($0 + $1)]) })
     }
 
-    @Test(arguments: [("default", 1), ("default", 2), ("small", 1), ("small", 2)])
-    func engineEqualsTape(shape name: String, threads: Int) {
+    /// The last argument is the weight of the "other" term (0 = the paper's loss).
+    @Test(arguments: [("default", 1, 0), ("default", 2, 0), ("small", 1, 0), ("small", 2, 0), ("small", 2, 0.8)])
+    func engineEqualsTape(shape name: String, threads: Int, otherWeight: Float) {
         let m = Self.shapes.first { $0.0 == name }!.1
         let network = Self.network(m, seed: 31)
         let b = Self.batch(m, count: 3, seed: 32)
-        let reference = Self.tape(network, b)
-        let result = Self.engine(network, b, threads: threads)
+        var weights = LossWeights()
+        weights.other = otherWeight
+        let reference = Self.tape(network, b, weights: weights)
+        let result = Self.engine(network, b, threads: threads, weights: weights)
         #expect(Swift.abs(result.loss - reference.loss) <= 1e-5 * Swift.abs(reference.loss), "loss \(result.loss) vs tape \(reference.loss)")
         for s in 0..<4 {
             let worst = zip(result.masks[s], reference.masks[s]).map { Swift.abs($0 - $1) }.max()!
@@ -102,5 +106,37 @@ import Testing
         let one = Self.engine(network, b, threads: 1), two = Self.engine(network, b, threads: 2)
         #expect(one.loss == two.loss)
         #expect(one.grads == two.grads)
+    }
+
+    /// With `input_normalization` the network is the same network (same seed, same weights: the layer
+    /// draws nothing) run on (x − μ)/σ per bin, computed here by hand; the engine equals the tape.
+    @Test(arguments: [1, 2]) func inputNormalizationIsThePlainNetworkOnNormalizedInput(threads: Int) {
+        var m = smallConfig().model
+        let plain = Self.network(m, seed: 35)
+        m.inputNormalization = true
+        let normalized = Self.network(m, seed: 35)
+        #expect(normalized.parameters.count == plain.parameters.count)
+        #expect(zip(normalized.parameters, plain.parameters).allSatisfy { $0.data == $1.data })
+        var rng = SeededGenerator(seed: 36)
+        let mean = (0..<m.bins).map { _ in rng.nextFloat() * 3 }, std = (0..<m.bins).map { _ in 0.2 + rng.nextFloat() }
+        normalized.inputNormalization!.set(mean: mean, std: std)
+        #expect(normalized.layers.first?.name == "input_normalization")
+        let b = Self.batch(m, count: 3, seed: 37)
+        let x = Tensor(b.mixture, shape: [b.count, m.frames, m.bins])
+        let byHand = Tensor(b.mixture.indices.map { i in (b.mixture[i] - mean[i % m.bins]) / std[i % m.bins] }, shape: x.shape)
+        let expected = withNoGrad { plain(byHand) }, got = withNoGrad { normalized(x) }
+        for s in 0..<4 {
+            let scale = expected[s].data.map { Swift.abs($0) }.max()!
+            let worst = zip(got[s].data, expected[s].data).map { Swift.abs($0 - $1) }.max()!
+            #expect(worst <= 1e-5 * scale, "output \(s): \(worst) of \(scale)")
+        }
+        // The engine against the tape (loss, masks, gradients; the normalisation gets no gradient).
+        let reference = Self.tape(normalized, b), result = Self.engine(normalized, b, threads: threads)
+        #expect(Swift.abs(result.loss - reference.loss) <= 1e-5 * Swift.abs(reference.loss))
+        for (g, r) in zip(result.grads, reference.grads) {
+            let scale = max(r.map { Swift.abs($0) }.max()!, 1e-20)
+            #expect(zip(g, r).map { Swift.abs($0 - $1) }.max()! <= 1e-4 * scale)
+        }
+        #expect(normalized.inputNormalization!.kernel.grad == nil)
     }
 }

@@ -7,6 +7,7 @@ import Configuration
 import Inference
 import Network
 import Data
+import Autodiff
 
 @Suite(.serialized) struct TrainerTests {
     func train(_ c: Config, in run: URL, stopAfter: Int? = nil) throws -> TrainOutcome {
@@ -17,10 +18,19 @@ import Data
     }
 
     /// N epochs in one go and the same epochs interrupted (mid-epoch and at an epoch's end) and
-    /// resumed give bit-identical weights, optimizer state, position and log.
-    @Test func resumeIsExact() throws {
-        let (folder, c) = try tinyTrainingSetup()
+    /// resumed give bit-identical weights, optimizer state, position and log — with the paper's method,
+    /// and with every lever beyond it on (half of every batch remixed: the remixes of a resumed epoch
+    /// are drawn again, not replayed; a falling learning rate; input normalisation, whose statistics
+    /// a resumed run takes from the checkpoint).
+    @Test(arguments: [false, true]) func resumeIsExact(levers: Bool) throws {
+        let (folder, base) = try tinyTrainingSetup()
         defer { try? FileManager.default.removeItem(at: folder) }
+        var c = base
+        if levers {
+            c.remix.fraction = 0.5
+            c.finalLearningRate = c.learningRate / 10
+            c.model.inputNormalization = true
+        }
         let straight = folder.appendingPathComponent("straight")
         #expect(try train(c, in: straight) == .finished)
 
@@ -136,6 +146,89 @@ import Data
         let again = TrainingStep(network: restored.network, config: c)
         let x = step.loss(mixture: mixture, targets: targets), y = again.loss(mixture: mixture, targets: targets)
         #expect(x == y)
+    }
+
+    /// Remixing changes what the network sees: the same run with a quarter of each batch remixed
+    /// ends with other weights, and two such runs with the same seed end with the same ones.
+    @Test func remixingIsOnAndDeterministic() throws {
+        let (folder, base) = try tinyTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var c = base
+        c.schedule = Schedule(blockSize: 3, blockHop: 3, repetitions: 1, epochsPerBlock: 1)
+        #expect(try train(c, in: folder.appendingPathComponent("plain")) == .finished)
+        c.remix.fraction = 0.25
+        #expect(try train(c, in: folder.appendingPathComponent("remix1")) == .finished)
+        #expect(try train(c, in: folder.appendingPathComponent("remix2")) == .finished)
+        func weights(_ run: String) throws -> [LayerWeights] {
+            try Checkpoint.load(folder.appendingPathComponent(run).appendingPathComponent("latest.h5")).layers
+        }
+        #expect(try weights("remix1") == weights("remix2"))
+        #expect(try weights("plain") != weights("remix1"))
+    }
+
+    /// Each epoch trains at its scheduled rate (logged), and the paper's constant rate logs nothing.
+    @Test func learningRateFallsAsScheduled() throws {
+        let (folder, base) = try tinyTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var c = base
+        c.schedule = Schedule(blockSize: 3, blockHop: 3, repetitions: 1, epochsPerBlock: 3)
+        c.learningRate = 0.01
+        c.finalLearningRate = 0.0001
+        let run = folder.appendingPathComponent("run")
+        #expect(try train(c, in: run) == .finished)
+        let rates = try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n")
+            .map { try #require((try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["learning_rate"] as? Double) }
+        #expect(rates.count == 3)
+        for (rate, expected) in zip(rates, [0.01, 0.001, 0.0001]) { #expect(Swift.abs(rate - expected) <= 1e-6 * expected, "\(rates)") }
+        c.finalLearningRate = nil
+        #expect(try train(c, in: folder.appendingPathComponent("constant")) == .finished)
+        let line = try String(contentsOf: folder.appendingPathComponent("constant/log.jsonl"), encoding: .utf8)
+        #expect(!line.contains("learning_rate"))
+    }
+
+    /// The statistics normalise the training songs' input frames to mean 0 and deviation 1 in every
+    /// bin (checked by running the trained network's own normalisation layer over all their frames);
+    /// a trained checkpoint carries them, and a model loaded from it applies them.
+    @Test func inputNormalizationStatisticsNormalizeTheTrainingFrames() throws {
+        let (folder, base) = try tinyTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var c = base
+        c.model.inputNormalization = true
+        c.schedule = Schedule(blockSize: 3, blockHop: 3, repetitions: 1, epochsPerBlock: 1)
+        let run = folder.appendingPathComponent("run")
+        #expect(try train(c, in: run) == .finished)
+        let model = try TrainedModel.load(run.appendingPathComponent("latest.h5"), fallback: Config())
+        let layer = try #require(model.network.inputNormalization)
+        let data = try TrainingData(config: c, showProgress: false)
+        let bins = c.model.bins
+        var frames: [Float] = []
+        for song in data.training {
+            let f = try data.cache.features(song)
+            frames += f.mixture().map { $0 * c.inputScale }
+        }
+        let x = Tensor(frames, shape: [frames.count / bins, bins])
+        let y = withNoGrad { layer(x) }.data
+        for k in 0..<bins {
+            let values: [Double] = stride(from: k, to: y.count, by: bins).map { Double(y[$0]) }
+            let n = Double(values.count)
+            let mean: Double = values.reduce(0, +) / n
+            let deviations: [Double] = values.map { ($0 - mean) * ($0 - mean) }
+            let std: Double = (deviations.reduce(0, +) / n).squareRoot()
+            #expect(Swift.abs(mean) < 1e-3 && Swift.abs(std - 1) < 1e-3, "bin \(k): mean \(mean), std \(std)")
+        }
+        // The model as separation loads it differs from one without the statistics.
+        let batch = randomBatch(c, count: 2, seed: 3)
+        let plain = ChandnaNetwork(shape: c.model, seed: 1)
+        try plain.load(model.checkpoint.layers.filter { $0.name != "input_normalization" } + [LayerWeights(
+            name: "input_normalization", kernel: ParameterArray(shape: [bins], data: [Float](repeating: 1, count: bins)),
+            bias: ParameterArray(shape: [bins], data: [Float](repeating: 0, count: bins)))], source: "test")
+        let mixture = Tensor(batch.mixture, shape: [2, c.model.frames, bins])
+        #expect(withNoGrad { model.network(mixture)[0].data } != withNoGrad { plain(mixture)[0].data })
+        // A config without the normalisation refuses the checkpoint, naming the layer.
+        var other = c
+        other.model.inputNormalization = false
+        let error = #expect(throws: CNNSepError.self) { try train(other, in: run) }
+        #expect(error?.message.contains("input_normalization") == true)
     }
 }
 
