@@ -6,7 +6,7 @@ import Support
 
 /// Everything a run needs, read from a JSON file (Configs/*.json) and validated: unknown keys,
 /// wrong types and out-of-range values are errors that name the key.
-/// The defaults are seed 003's settings (METHOD.md); `Configs/dsd100.json` spells them all out.
+/// The defaults are the settings of the reproduced Keras code (METHOD.md); `Configs/dsd100.json` spells them all out.
 public struct Config: Equatable {
     /// The run's name: the config file's name without extension (run folder `Checkpoints/<name>/`).
     public var name = "dsd100"
@@ -25,7 +25,7 @@ public struct Config: Equatable {
     // signal
     public var features = FeatureSettings()
     /// Magnitudes (inputs and targets) are multiplied by this before the network sees them.
-    /// 1 = raw magnitudes (seed 003); the original code used 0.3/√1024.
+    /// 1 = raw magnitudes (the reproduced Keras code); the original code used 0.3/√1024.
     public var inputScale: Float = 1
 
     // network
@@ -45,7 +45,7 @@ public struct Config: Equatable {
     // schedule
     public var schedule = Schedule()
     public var batchSize = 32
-    /// Frames between the starts of consecutive training windows (T: non-overlapping, as seed 003).
+    /// Frames between the starts of consecutive training windows (T: non-overlapping, as the reproduced Keras code).
     public var windowHop = 25
     /// Write `latest.h5` every this many epochs (and always at the end and on Ctrl-C).
     public var checkpointEveryEpochs = 1

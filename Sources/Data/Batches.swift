@@ -144,7 +144,7 @@ public final class Block: @unchecked Sendable {
 
     /// One epoch's batches: all windows of the block shuffled across its songs by `rng` (Fisher–Yates,
     /// so the order depends only on the generator's state and the block), then cut into batches of
-    /// `batchSize`. The last partial batch is dropped, as in seed 003 — but since the shuffle differs
+    /// `batchSize`. The last partial batch is dropped, as in the reproduced Keras code — but since the shuffle differs
     /// every epoch, a different handful of windows sits out each epoch instead of always the same ones.
     /// `keepPartial` keeps it instead; a block with fewer windows than one batch always gives one
     /// smaller batch of all its windows (never an empty epoch).

@@ -180,12 +180,10 @@ public struct ScoreSummary {
             for source in Stem.names {
                 for metric in ["SDR", "SIR", "SAR"] {
                     let values = scores.filter { $0.method == method }.compactMap { $0.scores[source] }
-                        .map { metric == "SDR" ? $0.sdr : metric == "SIR" ? $0.sir : $0.sar }.filter(\.isFinite).sorted()
-                    let n = values.count
-                    let median = n == 0 ? .nan : n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2
-                    let mean = n == 0 ? .nan : values.reduce(0, +) / Double(n)
-                    let std = n == 0 ? .nan : (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n)).squareRoot()
-                    rows.append(Row(method: method, source: source, metric: metric, median: median, mean: mean, std: std, count: n))
+                        .map { metric == "SDR" ? $0.sdr : metric == "SIR" ? $0.sir : $0.sar }.filter(\.isFinite)
+                    let (mean, std) = Statistics.meanAndDeviation(values)
+                    rows.append(Row(method: method, source: source, metric: metric, median: Statistics.median(values),
+                                    mean: mean, std: std, count: values.count))
                 }
             }
         }

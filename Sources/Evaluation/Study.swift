@@ -13,10 +13,7 @@ public struct StudySummary: Codable {
 
         public init(_ values: [Double]) {
             perSeed = values
-            let n = Double(values.count)
-            let mean = values.isEmpty ? .nan : values.reduce(0, +) / n
-            self.mean = mean
-            std = values.count < 2 ? 0 : (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / (n - 1)).squareRoot()
+            (mean, std) = Statistics.meanAndDeviation(values, sample: true)
         }
 
         enum CodingKeys: String, CodingKey { case mean, std, perSeed = "per_seed" }

@@ -84,6 +84,17 @@ func agreesWithMirEval(_ ours: Double, _ theirs: Double) -> Bool {
         #expect(Statistics.median([3, .nan, 1, 2, 10]) == 2.5)
     }
 
+    @Test func meanAndDeviationMatchNumpy() {
+        // numpy.mean / numpy.std(ddof=0) / numpy.std(ddof=1) of [2, 4, 4, 4, 5, 5, 7, 9]: 5, 2, 2.138089935299395.
+        let values: [Double] = [2, 4, 4, .nan, 4, 5, 5, 7, 9]
+        let population = Statistics.meanAndDeviation(values)
+        let sample = Statistics.meanAndDeviation(values, sample: true)
+        #expect(population.mean == 5 && population.std == 2)
+        #expect(abs(sample.std - 2.138089935299395) < 1e-12)
+        #expect(Statistics.meanAndDeviation([3], sample: true).std == 0)
+        #expect(Statistics.meanAndDeviation([.nan]).mean.isNaN)
+    }
+
     @Test func fftSizeIsTheSmallestEven5SmoothSizeAtLeastN() {
         func smooth(_ x: Int) -> Bool {
             var x = x

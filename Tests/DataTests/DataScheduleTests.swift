@@ -7,7 +7,7 @@ import Audio
 
 @Suite("Data: blocks, windows, batches")
 struct DataScheduleTests {
-    @Test("50 songs give seed 003's 9 blocks of 10 with 50 % overlap")
+    @Test("50 songs give the reproduced Keras code's 9 blocks of 10 with 50 % overlap")
     func seedBlocks() {
         let blocks = Schedule().blocks(songCount: 50)
         #expect(blocks == [0..<10, 5..<15, 10..<20, 15..<25, 20..<30, 25..<35, 30..<40, 35..<45, 40..<50])
@@ -83,7 +83,7 @@ struct DataScheduleTests {
         #expect(small.count == 1 && small[0].count == 9)
     }
 
-    @Test("seed 003 sizes: 10 songs of 3,000 frames, T = 25, batches of 32")
+    @Test("the reproduced Keras code's sizes: 10 songs of 3,000 frames, T = 25, batches of 32")
     func seedBatchArithmetic() {
         // 3,000 frames → 120 windows per song, 1,200 per block, 37 batches of 32, 16 windows sit out.
         let songs = (0..<10).map { _ in Self.song(0, frames: 3000, bins: 1) }

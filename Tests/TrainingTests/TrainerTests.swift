@@ -66,7 +66,7 @@ import Autodiff
         defer { try? FileManager.default.removeItem(at: folder) }
         var c = base
         c.schedule = Schedule(blockSize: 3, blockHop: 3, repetitions: 1, epochsPerBlock: 6)
-        c.inputScale = 1                            // seed 003's settings: raw magnitudes
+        c.inputScale = 1                            // the reproduced Keras code's settings: raw magnitudes
         let run = folder.appendingPathComponent("run")
         #expect(try train(c, in: run) == .finished)
         let losses = try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8)
