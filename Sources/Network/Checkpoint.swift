@@ -123,6 +123,10 @@ public struct Checkpoint: Equatable {
         self.log = log
     }
 
+    /// The same model for separating only: the weights and the config, without the optimizer state,
+    /// the training position, the generator state and the log (a file about a third the size).
+    public var weightsOnly: Checkpoint { Checkpoint(layers: layers, configJSON: configJSON) }
+
     /// The weights of layer `name`, if present.
     public func layer(_ name: String) -> LayerWeights? { layers.first { $0.name == name } }
 

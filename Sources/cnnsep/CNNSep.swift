@@ -14,7 +14,7 @@ struct CNNSep: ParsableCommand {
         subcommands: [
             Demo.self, Synth.self, DatasetCommand.self, Train.self, Info.self,
             Predict.self, Eval.self, Score.self, Study.self,
-            Forward.self, Step.self, Bench.self, PlotCommand.self, MPICheck.self,
+            Export.self, Forward.self, Step.self, Bench.self, PlotCommand.self, MPICheck.self,
         ])
 
     static func main() {
