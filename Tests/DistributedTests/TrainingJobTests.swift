@@ -91,6 +91,28 @@ struct TrainingJobTests {
         }
     }
 
+    /// Remixing draws each remixed window's stems and gains from the shuffle generator, which every
+    /// rank runs alike: a rank's shard of a remixed batch holds the remixes one process puts at those
+    /// positions, so 2 ranks still train like one process (3 songs in one block, half the windows remixed).
+    @Test func remixedBatchesTrainLikeOneProcess() throws {
+        let s = try Self.setup(songs: 3, schedule: """
+            { "block_size": 3, "block_hop": 3, "repetitions": 1, "epochs_per_block": 1, "batch_size": 300, "window_hop": 6,
+              "remix": 0.5, "remix_gains": [0.25, 1.25] }
+            """)
+        defer { try? FileManager.default.removeItem(at: s.folder) }
+        let one = try Self.train(s, ranks: nil, runDir: "one")
+        let many = try Self.train(s, ranks: 2, runDir: "many")
+        #expect(one.status == 0 && many.status == 0, "one process: \(one.stderr)\n2 ranks: \(many.stderr)")
+        let reference = try Self.checkpoint(s, "one"), result = try Self.checkpoint(s, "many")
+        #expect((reference.position?.step ?? 0) >= 3 && result.position?.step == reference.position?.step)
+        for (r, m) in zip(reference.layers, result.layers) {
+            for (what, a, b) in [("kernel", r.kernel.data, m.kernel.data), ("bias", r.bias.data, m.bias.data)] {
+                let scale = a.map { Swift.abs($0) }.max()!, worst = zip(a, b).map { Swift.abs($0 - $1) }.max()!
+                #expect(scale > 0 && worst <= 1e-5 * scale, "\(r.name) \(what): largest difference \(worst) of \(scale)")
+            }
+        }
+    }
+
     /// Three songs in two blocks, 3 epochs each, 2 repetitions: 276 steps of 32 windows. SIGTERM
     /// reaches rank 1 only, after the first epoch; rank 0 saves at the step they agree on. The same
     /// command then finishes the run bit for bit as an uninterrupted 2-rank run did; the interrupted
