@@ -36,6 +36,24 @@ public enum AudioFileFormat: String, CaseIterable, Sendable {
         }
     }
 
+    /// Why files of this format cannot hold audio of this rate and channel count, nil if they can:
+    /// MP3 (LAME through libsndfile) holds 1 or 2 channels at the nine MPEG rates, 8 to 48 kHz;
+    /// FLAC up to 8 channels.
+    public func refusal(sampleRate: Int, channelCount: Int) -> String? {
+        switch self {
+        case .mp3 where channelCount > 2 || !Self.mp3SampleRates.contains(sampleRate):
+            return "MP3 holds 1 or 2 channels at \(Self.mp3SampleRates.map { String(format: "%g", Double($0) / 1000) }.joined(separator: ", ")) kHz, "
+                + "not \(channelCount) at \(sampleRate) Hz"
+        case .flac where channelCount > 8, .flac24 where channelCount > 8:
+            return "FLAC holds at most 8 channels, not \(channelCount)"
+        default:
+            return nil
+        }
+    }
+
+    /// The sample rates MPEG-1, 2 and 2.5 layer III define.
+    public static let mp3SampleRates = [8_000, 11_025, 12_000, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000]
+
     /// The names, for help texts and errors: "wav16, wav24, float, flac, flac24 or mp3".
     public static var list: String {
         let names = allCases.map(\.rawValue)

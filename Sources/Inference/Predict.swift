@@ -93,7 +93,6 @@ private final class PredictRun: @unchecked Sendable {
     let options: PredictOptions
     let jobs: Int
     let report: (PredictOutcome) -> Void
-    let overall: Support.Progress?
     private let lock = NSLock()
     private var next = 0
     private var outcomes: [PredictOutcome?]
@@ -104,7 +103,6 @@ private final class PredictRun: @unchecked Sendable {
         self.options = options
         self.jobs = jobs
         self.report = report
-        overall = options.progress && jobs > 1 ? Support.Progress("songs", total: songs.count, interval: 5) : nil
         outcomes = Array(repeating: nil, count: songs.count)
     }
 
@@ -128,7 +126,6 @@ private final class PredictRun: @unchecked Sendable {
             lock.lock()
             outcomes[index] = outcome
             report(outcome)
-            overall?.advance()
             lock.unlock()
         }
     }
@@ -141,6 +138,7 @@ private final class PredictRun: @unchecked Sendable {
         file.format = options.format.sampleFormat
         file.mp3Bitrate = options.mp3Bitrate
         file.frames = song.frames
+        // A bar per song with one job; with several, the bars would share one terminal line.
         file.progress = options.progress && jobs == 1 ? song.track : nil
         file.shouldStop = { Interrupt.requested }
         let r = try separator.separateFile(song.input, writing: song.outputs, options: file)
@@ -150,7 +148,6 @@ private final class PredictRun: @unchecked Sendable {
 
     /// The outcomes in the songs' order, or the first failure in that order.
     func finish() throws -> [PredictOutcome] {
-        overall?.finish()
         if let first = failures.min(by: { $0.index < $1.index }) { throw first.error }
         return outcomes.compactMap { $0 }
     }

@@ -17,7 +17,7 @@ public struct PredictOptions {
     public var force = false
     /// Songs separated at once.
     public var jobs = 1
-    /// A progress bar per song (one job) or for the whole call (several).
+    /// A progress bar per song (with one job; with several, each song's line as it finishes is all).
     public var progress = false
 
     public init(out: URL, template: OutputTemplate? = nil) {
@@ -41,8 +41,8 @@ public struct SongPlan {
 }
 
 /// Turns inputs and options into `SongPlan`s, refusing, before anything is written, what would go
-/// wrong later: unreadable inputs, a --start past a song's end, two files written to one path, an
-/// output that would replace an input.
+/// wrong later: unreadable inputs, songs the format cannot hold, a --start past a song's end, two
+/// files written to one path, an output that would replace an input.
 public enum PredictPlan {
     public static func make(_ inputs: [URL], options: PredictOptions) throws -> [SongPlan] {
         // The same file named twice (a folder and a song in it, say) is separated once.
@@ -51,6 +51,9 @@ public enum PredictPlan {
         let infos = try songs.map { url in
             let info = try AudioFile.info(url)
             guard info.frameCount > 0 else { throw CNNSepError("\(url.path): contains no audio (0 frames), nothing to separate") }
+            if let why = options.format.refusal(sampleRate: info.sampleRate, channelCount: info.channelCount) {
+                throw CNNSepError("\(url.path): \(why); choose another --format")
+            }
             return info
         }
         let tracks = uniqueTracks(songs)

@@ -20,6 +20,22 @@ import Testing
         #expect(AudioFileFormat.list == "wav16, wav24, float, flac, flac24 or mp3")
     }
 
+    /// What a format refuses, libsndfile refuses too: MP3 beyond 2 channels or off the MPEG rates.
+    @Test func formatsRefuseWhatTheyCannotHold() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (rate, channels) in [(44_100, 2), (8_000, 1), (96_000, 2), (44_100, 3), (22_050, 2), (7_000, 1)] {
+            let refused = AudioFileFormat.mp3.refusal(sampleRate: rate, channelCount: channels) != nil
+            let url = folder.appendingPathComponent("\(rate)-\(channels).mp3")
+            var opened = true
+            do { _ = try AudioFileWriter(url, sampleRate: rate, channelCount: channels, format: .wav16) } catch { opened = false }
+            #expect(refused == !opened, "\(rate) Hz, \(channels) channels: refused \(refused), libsndfile opened \(opened)")
+        }
+        #expect(AudioFileFormat.mp3.refusal(sampleRate: 96_000, channelCount: 2)?.contains("not 2 at 96000 Hz") == true)
+        #expect(AudioFileFormat.flac24.refusal(sampleRate: 96_000, channelCount: 9) != nil && AudioFileFormat.flac.refusal(sampleRate: 96_000, channelCount: 8) == nil)
+        #expect(AudioFileFormat.wav16.refusal(sampleRate: 1, channelCount: 64) == nil)
+    }
+
     /// libsndfile turns a "compression level" c into LAME's constant rate as max − c·(max − min)
     /// truncated, over [32, 320] kbit/s from 32 kHz up and [8, 160] from 16 kHz (its
     /// mpeg_l3_encoder_set_quality): every MPEG-1 rate must come back out of that formula.

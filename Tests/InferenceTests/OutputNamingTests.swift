@@ -62,6 +62,13 @@ import Testing
         let ext = errorMessage { _ = try PredictPlan.make([a], options: options) } ?? ""
         #expect(ext.contains(".flac") && ext.contains("{ext}"), "\(ext)")
 
+        let high = folder.appendingPathComponent("high.wav")
+        try writeSong(high, seconds: 0.05, rate: 96_000, seed: 3)
+        var mp3 = PredictOptions(out: folder.appendingPathComponent("out"))
+        mp3.format = .mp3
+        let format = errorMessage { _ = try PredictPlan.make([a, high], options: mp3) } ?? ""
+        #expect(format.hasPrefix(high.path) && format.contains("96000 Hz") && format.contains("another --format"), "\(format)")
+
         var overwrite = PredictOptions(out: folder.appendingPathComponent("sub/.."), template: try OutputTemplate("{track}.{ext}"))
         overwrite.selection = .only([.vocals])
         let replace = errorMessage { _ = try PredictPlan.make([a], options: overwrite) } ?? ""
