@@ -50,9 +50,9 @@ public enum PredictPlan {
         let songs = inputs.filter { seen.insert($0.standardizedFileURL.resolvingSymlinksInPath().path).inserted }
         let infos = try songs.map { url in
             let info = try AudioFile.info(url)
-            guard info.frameCount > 0 else { throw CNNSepError("\(url.path): contains no audio (0 frames), nothing to separate") }
+            guard info.frameCount > 0 else { throw CNNSepError("\(url.relativePath): contains no audio (0 frames), nothing to separate") }
             if let why = options.format.refusal(sampleRate: info.sampleRate, channelCount: info.channelCount) {
-                throw CNNSepError("\(url.path): \(why); choose another --format")
+                throw CNNSepError("\(url.relativePath): \(why); choose another --format")
             }
             return info
         }
@@ -71,8 +71,8 @@ public enum PredictPlan {
                 }
                 if let other = writer[key] {
                     throw other.input == input
-                        ? CNNSepError("\(input.path): its \(other.stem) and \(content.name) would both be written to \(url.path) (put {stem} in --filename)")
-                        : CNNSepError("\(other.input.path) and \(input.path) would both be written to \(url.path)"
+                        ? CNNSepError("\(input.relativePath): its \(other.stem) and \(content.name) would both be written to \(url.relativePath) (put {stem} in --filename)")
+                        : CNNSepError("\(other.input.relativePath) and \(input.relativePath) would both be written to \(url.relativePath)"
                                       + (options.template.uses("track") ? " (give them different names, or separate them in two calls with another --out)" : " (put {track} in --filename)"))
                 }
                 writer[key] = (input, content.name)
@@ -90,7 +90,7 @@ public enum PredictPlan {
         for output in plans.flatMap(\.outputs) {
             let url = output.url
             if let input = inputs[url.standardizedFileURL.resolvingSymlinksInPath().path] ?? fileIdentity(url).flatMap({ inputs[$0] }) {
-                throw CNNSepError("\(url.path): would replace the input \(input.path) (choose another --out or --filename)")
+                throw CNNSepError("\(url.relativePath): would replace the input \(input.relativePath) (choose another --out or --filename)")
             }
         }
         return plans
@@ -138,7 +138,7 @@ public enum PredictPlan {
         guard start.isFinite, start >= 0 else { throw CNNSepError("--start must be a finite number of seconds ≥ 0, got \(start)") }
         let first = (start * rate).rounded()
         guard first < length else {
-            throw CNNSepError(String(format: "%@: --start %g is at or past the end of the song (%.3f s long)", input.path, start, info.duration))
+            throw CNNSepError(String(format: "%@: --start %g is at or past the end of the song (%.3f s long)", input.relativePath, start, info.duration))
         }
         var count = length - first
         if let duration = options.duration {
@@ -147,7 +147,7 @@ public enum PredictPlan {
             }
             count = min(count, (duration * rate).rounded())
             guard count > 0 else {
-                throw CNNSepError("--duration \(duration) is shorter than one sample of \(input.path) (\(info.sampleRate) Hz)")
+                throw CNNSepError("--duration \(duration) is shorter than one sample of \(input.relativePath) (\(info.sampleRate) Hz)")
             }
         }
         return Int(first)..<Int(first + count)

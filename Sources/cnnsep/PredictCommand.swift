@@ -99,12 +99,12 @@ struct Predict: ParsableCommand {
         } else if let given {
             weights = try TrainedModel.latest(for: given)
         } else {
-            guard let found = TrainedModel.findDefault(in: URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-                                                       executable: Bundle.main.executableURL) else {
+            let here = FileManager.default.currentDirectoryPath
+            guard let found = TrainedModel.findDefault(in: URL(fileURLWithPath: here), executable: Bundle.main.executableURL) else {
                 throw CNNSepError(TrainedModel.noModelHint)
             }
             weights = found
-            if !quiet { note("model: \(found.path)") }
+            if !quiet { note("model: " + (found.path.hasPrefix(here + "/") ? String(found.path.dropFirst(here.count + 1)) : found.path)) }
         }
         let inputs = try SongFinder.find(songs, output: URL(fileURLWithPath: out))
         guard !inputs.isEmpty else { throw CNNSepError("\(songs.joined(separator: ", ")): no audio files found") }
