@@ -142,6 +142,9 @@ struct Predict: ParsableCommand {
             }
             fflush(stdout)
         }
-        if outcomes.count < plan.count { throw ExitCode(130) }
+        if outcomes.count < plan.count {
+            note("interrupted: \(outcomes.count) of \(plan.count) songs done; the same command again does the rest")
+            throw ExitCode(130)
+        }
     }
 }
