@@ -8,14 +8,19 @@ import Testing
 /// song, formats, parallel jobs and Ctrl-C (issue 13.4). Stems are compared with a plain run's.
 @Suite struct PredictOptionCommandTests {
     /// A folder with the tiny model and `song.wav` (0.3 s stereo float), separated once in full
-    /// into `full/song/` as the reference.
+    /// into `full/song/` as the reference; removed again if that fails (the caller removes it otherwise).
     func setUp(_ name: String = #function, rate: Int = 44_100) throws -> (folder: URL, song: AudioBuffer) {
         let folder = temporaryFolder(name)
-        try writeTinyCheckpoint(to: folder.appendingPathComponent("model.h5"))
-        let song = try writeSong(folder.appendingPathComponent("song.wav"), seconds: 0.3, rate: rate, seed: 11)
-        let full = try runCNNSep(["predict", "song.wav", "--checkpoint", "model.h5", "--format", "float", "--out", "full"], in: folder)
-        try #require(full.status == 0, "\(full)")
-        return (folder, song)
+        do {
+            try writeTinyCheckpoint(to: folder.appendingPathComponent("model.h5"))
+            let song = try writeSong(folder.appendingPathComponent("song.wav"), seconds: 0.3, rate: rate, seed: 11)
+            let full = try runCNNSep(["predict", "song.wav", "--checkpoint", "model.h5", "--format", "float", "--out", "full"], in: folder)
+            try #require(full.status == 0, "\(full)")
+            return (folder, song)
+        } catch {
+            try? FileManager.default.removeItem(at: folder)
+            throw error
+        }
     }
 
     /// --stems writes only the stems named, each exactly the full run's.
