@@ -54,7 +54,8 @@ private func largestDifference(_ a: [[Spectrum]], _ b: [[Spectrum]]) -> (differe
     for (sa, sb) in zip(a.joined(), b.joined()) {
         for i in sa.real.indices {
             let dr = sa.real[i] - sb.real[i], di = sa.imag[i] - sb.imag[i]
-            difference = max(difference, (dr * dr + di * di).squareRoot())
+            // A NaN would vanish in max(): count it as an infinite difference.
+            difference = dr.isFinite && di.isFinite ? max(difference, (dr * dr + di * di).squareRoot()) : .infinity
             scale = max(scale, (sb.real[i] * sb.real[i] + sb.imag[i] * sb.imag[i]).squareRoot())
         }
     }
