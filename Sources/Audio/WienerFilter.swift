@@ -43,12 +43,17 @@ public struct WienerFilter: Sendable {
     public var iterations: Int
     /// norbert's ε (before scaling; see above).
     public var eps: Double
+    /// Threads, each taking a contiguous range of frames (the result does not depend on it beyond
+    /// the order in which R_j's sums are added, in double precision).
+    public var threads: Int
 
-    public init(iterations: Int, eps: Double = Double(Float.ulpOfOne)) {
+    public init(iterations: Int, eps: Double = Double(Float.ulpOfOne), threads: Int = 1) {
         precondition(iterations >= 0, "WienerFilter: iterations must be ≥ 0")
         precondition(eps > 0 && eps.isFinite, "WienerFilter: eps must be positive")
+        precondition(threads >= 1, "WienerFilter: threads must be ≥ 1")
         self.iterations = iterations
         self.eps = eps
+        self.threads = threads
     }
 
     /// Refines `estimates` in place. `estimates[j][c]` is source j's complex spectrum on channel c
@@ -89,7 +94,8 @@ public struct WienerFilter: Sendable {
                 let scale = max(1, largestMagnitude(shifted, count: frames.count * bins) / 10)
                 let em = WienerEM(sources: sources, channels: channels, frames: frames.count, bins: bins,
                                   y: y, x: shifted, covarianceEps: eps * scale * scale,
-                                  regularization: (channels == 1 ? eps.squareRoot() + eps : eps.squareRoot()) * scale * scale)
+                                  regularization: (channels == 1 ? eps.squareRoot() + eps : eps.squareRoot()) * scale * scale,
+                                  threads: threads)
                 for _ in 0..<iterations {
                     em.estimateSpatialCovariances()
                     em.filter()

@@ -70,11 +70,12 @@ private func largestDifference(_ a: [[Spectrum]], _ b: [[Spectrum]]) -> (differe
         #expect(estimates == fixture.initialEstimates)
     }
 
-    @Test(arguments: ["stereo", "stereo_quiet", "mono", "three_channels", "stereo_silent_source"], [1, 2])
-    func matchesNorbert(caseName: String, iterations: Int) throws {
+    @Test(arguments: ["stereo", "stereo_quiet", "mono", "three_channels", "stereo_silent_source"], [(1, 1), (2, 1), (2, 2)])
+    func matchesNorbert(caseName: String, iterationsAndThreads: (Int, Int)) throws {
+        let (iterations, threads) = iterationsAndThreads
         let fixture = try WienerReference.named(caseName)
         var estimates = fixture.initialEstimates
-        WienerFilter(iterations: iterations).refine(&estimates, mixture: fixture.mixtureSpectra)
+        WienerFilter(iterations: iterations, threads: threads).refine(&estimates, mixture: fixture.mixtureSpectra)
         let (difference, scale) = largestDifference(estimates, fixture.reference(iterations: iterations))
         // float32 data, double-precision reference: within a few float ulps of the largest value (seen: ≤ 5e-8).
         #expect(difference <= 1e-6 * scale, "\(caseName), \(iterations) iterations: off by \(difference) of \(scale)")
