@@ -18,18 +18,21 @@ import Foundation
 /// as they are with ε scaled instead: ε′ = ε·s² in R's weight and ρ = √ε·s² on the diagonal of the
 /// mixture covariance (mono: ρ = (√ε + ε)·s², norbert's 1×1 inverse adds ε once more). Nothing is
 /// rescaled in memory. With ε = float32's epsilon (norbert's default for complex64 input, the default
-/// here), ρ lies about 55 dB below the loudest bin's power: that bounds the mixture covariance's
-/// condition number to about 10⁵·C. Where a single coherent (e.g. centre-panned) source dominates a
-/// bin, Σ v_k R_k is nearly singular and the gain is a difference of large, nearly equal products;
-/// those products, the determinant and the solve are therefore done in double precision per bin
-/// (the statistics are accumulated in double as well), and only the results are stored as float.
+/// here), ρ lies about 55 dB below the loudest bin's power (when max|x| > 10, i.e. for anything but
+/// near silence: cnnsep's unnormalised STFT puts a full-scale sine at |X| ≈ 256), which bounds the
+/// mixture covariance's condition number to about 10⁵·C. Where one coherent (e.g. centre-panned)
+/// source dominates a bin, Σ v_k R_k is nearly singular and the gain is a difference of large, nearly
+/// equal products, so the statistics, the determinant and the solve are computed in double precision
+/// and only the results are stored as float. On a real 2048-frame stereo segment this matches norbert
+/// run in double to −152 dB (error energy); norbert run in float32 is at −110 dB.
 ///
 /// ## What the four outputs add up to
 /// Σ_j v_j R_j = C_xx − ρ I, so Σ_j y_j = x − ρ C_xx⁻¹ x exactly: the filtered sources add up to the
-/// mixture except for ρ's share, a relative deficit below ρ / (model power) per bin — negligible
-/// wherever the sources' power is well above ρ (≈ 55 dB under the segment's loudest bin), and a
-/// gentle gate on bins below it. A separator that makes one source the remainder (input minus the
-/// others) keeps exact additivity and hands that share to the remainder.
+/// mixture except for ρ's share, of relative size about ρ / λ in a bin whose model covariance has λ
+/// as its smaller eigenvalue — negligible where the mixture has power well above ρ in every spatial
+/// direction (ρ ≈ 55 dB under the segment's loudest bin), a gentle gate on what lies below it. A
+/// separator that makes one source the remainder (input minus the others) keeps exact additivity and
+/// hands that share to the remainder.
 ///
 /// ## Frames seen
 /// R_j is estimated from all frames handed in, as norbert does with its whole input; open-unmix runs
