@@ -7,7 +7,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (build with -c release): a training step, separating a song, and each layer against raw sgemm.",
-        subcommands: [BenchAll.self, BenchStep.self, BenchSeparation.self, BenchSeparationRun.self, BenchStepSteps.self, BenchOps.self, BenchResample.self,
+        subcommands: [BenchAll.self, BenchStep.self, BenchSeparation.self, BenchSeparationRun.self, BenchStepSteps.self, BenchOps.self, BenchResample.self, BenchWiener.self,
                       BenchDistributed.self, BenchDistributedRun.self],
         defaultSubcommand: BenchAll.self)
 }
