@@ -4,10 +4,14 @@ import Support
 /// A table read from a JSON-lines file (one JSON object per line, as logs are written): each row
 /// keeps the object's numeric fields; other fields and unknown keys are ignored.
 public enum JSONLines {
-    /// Reads `url`; every row must have each key of `required` as a number. Blank lines are skipped.
-    /// Throws a one-line error naming the file (and line) for a missing or empty file, a line that is
-    /// not a JSON object, or a missing or non-numeric required key.
-    public static func read(_ url: URL, required: [String]) throws -> [[String: Double]] {
+    /// The largest count `read` accepts: every whole number up to it is exact in a Double.
+    public static let largestCount = 9_007_199_254_740_992.0    // 2^53
+
+    /// Reads `url`; every row must have each key of `required` as a number, and each key of `counts`
+    /// it has as a whole number from 0 to `largestCount` (epochs, blocks: what a chart labels and
+    /// groups by). Blank lines are skipped. Throws a one-line error naming the file (and line, and
+    /// key) for a missing or empty file, a line that is not a JSON object, or a missing or bad key.
+    public static func read(_ url: URL, required: [String], counts: [String] = []) throws -> [[String: Double]] {
         let data: Data
         do {
             data = try Data(contentsOf: url)
@@ -28,6 +32,10 @@ public enum JSONLines {
             }
             for key in required where row[key] == nil {
                 throw CNNSepError("\(place): missing key '\(key)' (a number)")
+            }
+            for key in counts {
+                guard let value = row[key], !(value >= 0 && value <= largestCount && value.rounded() == value) else { continue }
+                throw CNNSepError("\(place): key '\(key)' is \(value); expected a whole number from 0 to \(Int(largestCount))")
             }
             rows.append(row)
         }

@@ -173,7 +173,8 @@ struct PlotTraining: ParsableCommand {
     func run() throws {
         let run = URL(fileURLWithPath: runDir)
         let log = run.appendingPathComponent("log.jsonl")
-        let rows = try JSONLines.read(log, required: ["repetition", "block", "global_epoch", "loss"])
+        let counters = ["repetition", "block", "global_epoch"]
+        let rows = try JSONLines.read(log, required: counters + ["loss"], counts: counters + ["epoch", "step"])
         let chart = TrainingChart(rows: rows)
         let figure = Figure(width: picture.width, height: picture.height,
                             title: "\(run.standardizedFileURL.lastPathComponent): training (\(chart.summary))",
@@ -202,8 +203,8 @@ struct TrainingChart {
             series.append(Series("validation loss", x: validated.map { $0["global_epoch"]! }, y: validated.map { $0["val_loss"]! }))
         }
         // A new repetition also starts a new block: one bold line there, not both.
-        let repetitions = Marker.boundaries(x: epochs, groups: rows.map { $0["repetition"]! }, style: .bold) { "rep \(Int($0))" }
-        let blocks = Marker.boundaries(x: epochs, groups: rows.map { $0["block"]! }, style: .thin) { "block \(Int($0))" }
+        let repetitions = Marker.boundaries(x: epochs, groups: rows.map { $0["repetition"]! }, style: .bold) { "rep " + Ticks.compact($0) }
+        let blocks = Marker.boundaries(x: epochs, groups: rows.map { $0["block"]! }, style: .thin) { "block " + Ticks.compact($0) }
         let markers = repetitions + blocks.filter { b in !repetitions.contains { $0.x == b.x } }
         let values = (loss + validated.map { $0["val_loss"]! }).filter { $0.isFinite }
         let positive = values.allSatisfy { $0 > 0 }
