@@ -135,11 +135,14 @@ struct PlotMasks: ParsableCommand {
         let magnitudes = stft.analyze(audio.samples, frames: frames).magnitude()
         let masks = try separator.masks(magnitudes: magnitudes, frames: frames.count)
 
-        let gram = Spectrogram(audio, stft: stft, maxColumns: max(frames.count, 1))
+        // Long stretches are pooled to about two columns per pixel (a mask image wider than cairo's
+        // 32767 pixels, from about 190 s on, crashed).
+        let gram = Spectrogram(audio, stft: stft, maxColumns: 2 * picture.width)
         let hi = gram.maxDB.isFinite ? Double((gram.maxDB / 10).rounded(.up) * 10) : 0
         var panels = [Panel.heatmap(gram.heatmap(title: "mixture", range: (hi - 80)...hi))]
         for (name, mask) in zip(Stem.names, masks) {
-            panels.append(.heatmap(Spectrogram.heatmap(title: "\(name) mask", values: mask, columns: frames.count, bins: stft.bins,
+            let pooled = Spectrogram.meanPooled(mask, frames: frames.count, bins: stft.bins, pool: gram.pool)
+            panels.append(.heatmap(Spectrogram.heatmap(title: "\(name) mask", values: pooled, columns: gram.columns, bins: stft.bins,
                                                        sampleRate: gram.sampleRate, timeRange: gram.timeRange, valueRange: 0...1,
                                                        colormap: .viridis, colorBarLabel: "mask")))
         }
