@@ -145,3 +145,22 @@ struct NonFiniteWeightTests {
         #expect(slotMessage?.contains("'global_dense/bias'") == true && slotMessage?.contains("non-finite") == true, "\(slotMessage ?? "no error")")
     }
 }
+
+extension NonFiniteWeightTests {
+    /// Adadelta's accumulators are running means of squares: a negative one (a damaged or edited
+    /// checkpoint) made the first step's square root NaN, reported as "training diverged; lower
+    /// the learning rate", far from its cause.
+    @Test("negative optimizer state is refused naming the variable")
+    func negativeOptimizerState() throws {
+        let c = smallConfig()
+        let network = ChandnaNetwork(shape: c.model, seed: 5)
+        let optimizer = Adadelta(parameters: network.parameters, learningRate: 0.01, rho: 0.95, epsilon: 1)
+        for squaredUpdate in [false, true] {
+            var slots = optimizer.slots(for: network)
+            if squaredUpdate { slots["global_dense/kernel"]!.squaredUpdate.data[7] = -5 } else { slots["global_dense/kernel"]!.squaredGradient.data[7] = -5 }
+            let message = errorMessage { try optimizer.load(slots, for: network, source: "w.h5") }
+            #expect(message?.hasPrefix("w.h5: optimizer state E[\(squaredUpdate ? "Δ²" : "g²")] of 'global_dense/kernel'") == true
+                    && message?.contains("-5.0 at index 7") == true, "\(message ?? "no error")")
+        }
+    }
+}
