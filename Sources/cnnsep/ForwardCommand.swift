@@ -48,7 +48,7 @@ struct Forward: ParsableCommand {
     func run() throws {
         let output = try options.outputURL()
         let step = try options.loadStep()
-        let batch = try BatchFile.read(URL(fileURLWithPath: options.input), shape: step.config.model)
+        let batch = try BatchFile.read(URL(fileURLWithPath: options.input), shape: step.config.model, for: .forward)
         try step.writeForward(batch, to: output)
         print("wrote \(options.output)")
     }

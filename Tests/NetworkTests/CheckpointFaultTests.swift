@@ -164,3 +164,80 @@ extension NonFiniteWeightTests {
         }
     }
 }
+
+/// forward and step on batches they cannot honestly run: non-finite values, magnitudes that overflow
+/// float32 in the loss, more windows than the machine can hold with what is made of them. One line,
+/// exit 1, nothing written. Before, forward and step wrote NaN masks and a checkpoint of NaN weights
+/// (which cnnsep itself then refused to load), and a batch of 100,000 windows was killed by the
+/// kernel after two minutes and 21 GB.
+@Suite("BatchFileFaultTests")
+struct BatchFileFaultTests {
+    let fixtures = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
+
+    /// `stepInputs`'s batch with its /mixture replaced by `mixture` (2 windows of the reduced model).
+    func inputs(_ folder: URL, mixture: (Int) -> [Float]) throws -> (weights: URL, batch: URL, config: URL) {
+        let (weights, batch, config) = try stepInputs(in: folder)
+        let c = smallConfig()
+        let shape = [2, c.model.frames, c.model.bins]
+        let file = try HDF5File.create(batch)
+        try file.write(mixture(shape.reduce(1, *)), shape: shape, at: "/mixture")
+        for (s, name) in Stem.names.enumerated() {
+            try file.write(noise(shape.reduce(1, *), seed: UInt64(2 + s)).map(abs), shape: shape, at: "/target_\(name)")
+        }
+        try file.finishWriting()
+        return (weights, batch, config)
+    }
+
+    func run(_ command: String, _ files: (weights: URL, batch: URL, config: URL), in folder: URL) throws -> (ChildResult, URL) {
+        let output = folder.appendingPathComponent("\(command)-out.h5")
+        let result = try runCNNSep([command, "--checkpoint", files.weights.path, "--input", files.batch.path, "--output", output.path,
+                                    "--config", files.config.path], in: folder)
+        return (result, output)
+    }
+
+    @Test("a /mixture holding NaN or infinity is refused naming the dataset and index", arguments: [Float.nan, .infinity])
+    func nonFiniteInput(value: Float) throws {
+        let folder = try makeScratchFolder("nonfinite")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let files = try inputs(folder) { n in (0..<n).map { $0 == 7 ? value : 0.5 } }
+        for command in ["forward", "step"] {
+            let (result, output) = try run(command, files, in: folder)
+            #expect(!result.crashed && result.status == 1 && result.errorLines.count == 1, "\(command): \(result)")
+            #expect(result.standardError.contains("/mixture value 7 is \(value)"), "\(command): \(result)")
+            #expect(!FileManager.default.fileExists(atPath: output.path), "\(command)")
+        }
+    }
+
+    @Test("magnitudes whose loss overflows float32 write nothing")
+    func overflowingLoss() throws {
+        let folder = try makeScratchFolder("overflow")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let files = try inputs(folder) { n in [Float](repeating: 1e30, count: n) }
+        for command in ["forward", "step"] {
+            let (result, output) = try run(command, files, in: folder)
+            #expect(!result.crashed && result.status == 1, "\(command): \(result)")
+            #expect(result.errorLines.last?.contains("not written") == true && result.errorLines.last?.contains("overflow") == true, "\(command): \(result)")
+            #expect(!FileManager.default.fileExists(atPath: output.path), "\(command)")
+        }
+    }
+
+    @Test("a compressed /mixture of 200,000 windows is refused before it is read")
+    func batchLargerThanTheMachine() throws {
+        let folder = try makeScratchFolder("largebatch")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var checkpoint = Checkpoint(layers: ChandnaNetwork(shape: Config().model, seed: 1).weights())
+        checkpoint.configJSON = Config().json()
+        let weights = folder.appendingPathComponent("w.h5")
+        try checkpoint.save(to: weights)
+        let config = folder.appendingPathComponent("default.json")
+        try Data(Config().json().utf8).write(to: config)
+        for command in ["forward", "step"] {
+            let output = folder.appendingPathComponent("out.h5")
+            let result = try runCNNSep([command, "--config", config.path, "--checkpoint", weights.path,
+                                        "--input", fixtures.appendingPathComponent("compressed-mixture.h5").path, "--output", output.path], in: folder)
+            #expect(!result.crashed && result.status == 1 && result.errorLines.count == 1, "\(command): \(result)")
+            #expect(result.standardError.contains("/mixture") && result.standardError.contains("of memory"), "\(command): \(result)")
+            #expect(!FileManager.default.fileExists(atPath: output.path))
+        }
+    }
+}
