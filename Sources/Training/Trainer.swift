@@ -79,10 +79,11 @@ public final class Trainer {
         if let checkpoint = resumed {
             try Resume.checkSongs(checkpoint, now: data.training.map(\.name), split: config.trainSplit, source: checkpointURL)
             let stored = checkpoint.position ?? TrainingPosition()
-            position = Resume.skippingFinishedBlock(stored, epochsPerBlock: s.epochsPerBlock, blockCount: blocks.count)
-            if position.repetition < s.repetitions {
-                try Resume.checkPosition(position, batchesPerEpoch: batchesPerEpoch, source: checkpointURL)
+            // The stored position first: one in a block the schedule lacks is not "that block is done".
+            if stored.repetition < s.repetitions {
+                try Resume.checkPosition(stored, batchesPerEpoch: batchesPerEpoch, source: checkpointURL)
             }
+            position = Resume.skippingFinishedBlock(stored, epochsPerBlock: s.epochsPerBlock, blockCount: blocks.count)
             try step.network.load(checkpoint.layers, source: checkpointURL.path)
             try step.optimizer.load(checkpoint.optimizer, for: step.network, source: checkpointURL.path)
             if let state = checkpoint.rngState { rng = SeededGenerator(state: state) }
