@@ -40,6 +40,13 @@ public struct Spectrogram {
         }
     }
 
+    /// The dB scale a spectrogram is shown on: 80 dB below its loudest bin, rounded up to 10 dB
+    /// (0 at the top when nothing sounds).
+    public static func displayRange(loudest: Float) -> ClosedRange<Double> {
+        let top = loudest.isFinite ? (Double(loudest) / 10).rounded(.up) * 10 : 0
+        return (top - 80)...top
+    }
+
     /// Frames per column so that `frames` frames make at most `maxColumns` columns (a picture has
     /// only so many pixels, and cairo's images at most 32767).
     public static func pool(frames: Int, maxColumns: Int) -> Int {

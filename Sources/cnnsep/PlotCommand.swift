@@ -30,8 +30,11 @@ struct PictureOptions: ParsableArguments {
         }
     }
 
-    func output(default name: String) -> URL {
-        URL(fileURLWithPath: out ?? name)
+    /// Writes `figure` to --out (or `name` in the current folder) and says where.
+    func write(_ figure: Figure, default name: String) throws {
+        let url = URL(fileURLWithPath: out ?? name)
+        try figure.writePNG(to: url)
+        print("wrote \(url.path)")
     }
 }
 
@@ -86,17 +89,14 @@ struct PlotSpectrogram: ParsableCommand {
             progress.advance(detail: name)
         }
         progress.finish()
-        let top = Double(grams.map { $0.gram.maxDB }.max() ?? 0)
-        let hi = top.isFinite ? (top / 10).rounded(.up) * 10 : 0
-        let panels = grams.map { Panel.heatmap($0.gram.heatmap(title: $0.name, range: (hi - 80)...hi)) }
+        let range = Spectrogram.displayRange(loudest: grams.map { $0.gram.maxDB }.max() ?? 0)
+        let panels = grams.map { Panel.heatmap($0.gram.heatmap(title: $0.name, range: range)) }
         let first = grams[0].gram
         let figure = Figure(width: picture.width, height: picture.height,
                             title: "\(SongFiles.displayName(input)): spectrogram\(grams.count > 1 ? "s" : "") "
                                 + "(\(first.stretchDescription))",
                             panels: panels, sharedXAxis: true)
-        let out = picture.output(default: "\(songName(of: input))-spectrogram.png")
-        try figure.writePNG(to: out)
-        print("wrote \(out.path)")
+        try picture.write(figure, default: "\(songName(of: input))-spectrogram.png")
     }
 }
 
@@ -138,8 +138,7 @@ struct PlotMasks: ParsableCommand {
         // Long stretches are pooled to about two columns per pixel (a mask image wider than cairo's
         // 32767 pixels, from about 190 s on, crashed).
         let gram = Spectrogram(audio, stft: stft, maxColumns: 2 * picture.width)
-        let hi = gram.maxDB.isFinite ? Double((gram.maxDB / 10).rounded(.up) * 10) : 0
-        var panels = [Panel.heatmap(gram.heatmap(title: "mixture", range: (hi - 80)...hi))]
+        var panels = [Panel.heatmap(gram.heatmap(title: "mixture", range: Spectrogram.displayRange(loudest: gram.maxDB)))]
         for (name, mask) in zip(Stem.names, masks) {
             let pooled = Spectrogram.meanPooled(mask, frames: frames.count, bins: stft.bins, pool: gram.pool)
             panels.append(.heatmap(Spectrogram.heatmap(title: "\(name) mask", values: pooled, columns: gram.columns, bins: stft.bins,
@@ -149,9 +148,7 @@ struct PlotMasks: ParsableCommand {
         let figure = Figure(width: picture.width, height: picture.height,
                             title: "\(SongFiles.displayName(url)): soft masks (\(gram.stretchDescription))",
                             panels: panels, sharedXAxis: true)
-        let out = picture.output(default: "\(songName(of: url))-masks.png")
-        try figure.writePNG(to: out)
-        print("wrote \(out.path)")
+        try picture.write(figure, default: "\(songName(of: url))-masks.png")
     }
 }
 
@@ -182,9 +179,7 @@ struct PlotTraining: ParsableCommand {
         let figure = Figure(width: picture.width, height: picture.height,
                             title: "\(run.standardizedFileURL.lastPathComponent): training (\(chart.summary))",
                             panels: [.lines(chart.chart)])
-        let out = picture.output(default: "\(run.standardizedFileURL.lastPathComponent)-training.png")
-        try figure.writePNG(to: out)
-        print("wrote \(out.path)")
+        try picture.write(figure, default: "\(run.standardizedFileURL.lastPathComponent)-training.png")
     }
 }
 
