@@ -30,6 +30,11 @@ struct DatasetCommand: ParsableCommand {
         @Option(help: "Largest allowed |mixture − sum of sources| of a sample (full scale 1).")
         var tolerance: Float = 1e-3
 
+        /// NaN would pass every mixture (no difference compares greater), a negative value none.
+        func validate() throws {
+            guard tolerance >= 0 else { throw ValidationError("--tolerance must be a number ≥ 0, got \(tolerance)") }
+        }
+
         func run() throws {
             let dataset = try Dataset.open(URL(fileURLWithPath: root))
             print("dataset \(dataset.root.path) (\(dataset.layout == .dsd100 ? "DSD100" : "MUSDB18-HQ") layout)")
