@@ -27,11 +27,13 @@ public enum JSONLines {
             let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
             let place = "\(url.path):\(index + 1)"
-            guard let row = try? JSONDecoder().decode(NumericFields.self, from: Data(trimmed.utf8)).values else {
+            guard let fields = try? JSONDecoder().decode(NumericFields.self, from: Data(trimmed.utf8)) else {
                 throw CNNSepError("\(place): not a JSON object; expected one JSON object per line")
             }
+            let row = fields.values
             for key in required where row[key] == nil {
-                throw CNNSepError("\(place): missing key '\(key)' (a number)")
+                throw CNNSepError(fields.others.contains(key) ? "\(place): key '\(key)' is not a number (or one beyond ±1.8e308)"
+                                                              : "\(place): missing key '\(key)' (a number)")
             }
             for key in counts {
                 guard let value = row[key], !(value >= 0 && value <= largestCount && value.rounded() == value) else { continue }
@@ -46,9 +48,11 @@ public enum JSONLines {
     }
 }
 
-/// The numeric fields of one JSON object (true, false, strings, arrays and objects are left out).
+/// The numeric fields of one JSON object (true, false, strings, arrays and objects are left out,
+/// their keys kept in `others`, as are numbers a Double cannot hold).
 private struct NumericFields: Decodable {
     var values: [String: Double] = [:]
+    var others: Set<String> = []
 
     struct Key: CodingKey {
         var stringValue: String
@@ -60,7 +64,7 @@ private struct NumericFields: Decodable {
     init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: Key.self)
         for key in container.allKeys {
-            if let number = try? container.decode(Double.self, forKey: key) { values[key.stringValue] = number }
+            if let number = try? container.decode(Double.self, forKey: key) { values[key.stringValue] = number } else { others.insert(key.stringValue) }
         }
     }
 }
