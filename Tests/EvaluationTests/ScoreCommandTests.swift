@@ -10,11 +10,7 @@ import Data
     @Test func aJSONPathThatIsAFolderIsRefusedBeforeScoring() throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        var synth = SynthSettings()
-        synth.devSongs = 0; synth.testSongs = 1; synth.seconds = 0.5; synth.seed = 4
-        _ = try DemoSynth.write(to: folder, settings: synth, progress: false)
-        let song = try #require(try Dataset.open(folder).songs(split: "Test").first)
-        let stems = song.sources[0].deletingLastPathComponent().path
+        let stems = try demoTestSong(in: folder).sources[0].deletingLastPathComponent().path
         let result = try runCNNSep(["score", stems, stems, "--json", folder.path], in: folder)
         #expect(!result.crashed && result.status == 1, "\(result)")
         #expect(result.errorLines.count == 1 && result.standardError.contains(folder.path), "\(result)")

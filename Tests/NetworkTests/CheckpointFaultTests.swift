@@ -29,6 +29,17 @@ private func stepInputs(in folder: URL) throws -> (weights: URL, batch: URL, con
     return (weights, batch, config)
 }
 
+/// Weights of the default model with its config stored, and that config as a file, in `folder`.
+private func defaultModelInputs(in folder: URL) throws -> (weights: URL, config: URL) {
+    var checkpoint = Checkpoint(layers: ChandnaNetwork(shape: Config().model, seed: 1).weights())
+    checkpoint.configJSON = Config().json()
+    let weights = folder.appendingPathComponent("w.h5")
+    try checkpoint.save(to: weights)
+    let config = folder.appendingPathComponent("default.json")
+    try Data(Config().json().utf8).write(to: config)
+    return (weights, config)
+}
+
 @Suite("CheckpointFaultTests")
 struct CheckpointFaultTests {
     @Test("a checkpoint save that runs out of space exits 1 with one line, keeps the old file and leaves no temporary")
@@ -103,12 +114,7 @@ struct DeclaredShapeTests {
     func hugeMixture() throws {
         let folder = try makeScratchFolder("declared")
         defer { try? FileManager.default.removeItem(at: folder) }
-        var checkpoint = Checkpoint(layers: ChandnaNetwork(shape: Config().model, seed: 1).weights())
-        checkpoint.configJSON = Config().json()
-        let weights = folder.appendingPathComponent("w.h5")
-        try checkpoint.save(to: weights)
-        let config = folder.appendingPathComponent("default.json")
-        try Data(Config().json().utf8).write(to: config)
+        let (weights, config) = try defaultModelInputs(in: folder)
         let result = try runCNNSep(["forward", "--config", config.path, "--checkpoint", weights.path, "--input", fixtures.appendingPathComponent("huge-mixture.h5").path,
                                     "--output", folder.appendingPathComponent("out.h5").path], in: folder)
         expectOneLineError(result, containing: ["/mixture", "1000000000"])
@@ -225,12 +231,7 @@ struct BatchFileFaultTests {
     func batchLargerThanTheMachine() throws {
         let folder = try makeScratchFolder("largebatch")
         defer { try? FileManager.default.removeItem(at: folder) }
-        var checkpoint = Checkpoint(layers: ChandnaNetwork(shape: Config().model, seed: 1).weights())
-        checkpoint.configJSON = Config().json()
-        let weights = folder.appendingPathComponent("w.h5")
-        try checkpoint.save(to: weights)
-        let config = folder.appendingPathComponent("default.json")
-        try Data(Config().json().utf8).write(to: config)
+        let (weights, config) = try defaultModelInputs(in: folder)
         for command in ["forward", "step"] {
             let output = folder.appendingPathComponent("out.h5")
             let result = try runCNNSep([command, "--config", config.path, "--checkpoint", weights.path,
