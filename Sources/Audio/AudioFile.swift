@@ -10,7 +10,9 @@ import Support
 ///
 /// Writes atomically (a temporary file beside the destination, then a rename), 16-bit PCM by default.
 /// The container follows the destination's extension: `.wav` (or none), `.flac`, `.aif`/`.aiff`,
-/// `.ogg` (Vorbis; the sample format is ignored), `.mp3` (the sample format is ignored).
+/// `.ogg` (Vorbis; the sample format is ignored), `.mp3` (the sample format is ignored; constant
+/// bit rate, 320 kbit/s unless `AudioFileWriter` is told otherwise). `AudioFileFormat` names the
+/// combinations `predict` offers.
 public enum AudioFile {
     /// The header of `url`: rate, channels, length and format. Does not decode the samples.
     public static func info(_ url: URL) throws -> AudioInfo {
@@ -207,7 +209,9 @@ public final class AudioFileWriter {
     private var sink: SndSink?
     private var finished = false
 
-    public init(_ url: URL, sampleRate: Int, channelCount: Int, format: SampleFormat) throws {
+    /// `mp3Bitrate`: kbit/s when `url` is an `.mp3` (constant bit rate).
+    public init(_ url: URL, sampleRate: Int, channelCount: Int, format: SampleFormat,
+                mp3Bitrate: Int = MP3BitRate.default) throws {
         self.url = url
         self.sampleRate = sampleRate
         self.channelCount = channelCount
@@ -215,7 +219,7 @@ public final class AudioFileWriter {
         temporary = try AtomicFile.temporaryURL(for: url)
         do {
             sink = try SndSink(path: temporary.path, name: url.path, sampleRate: sampleRate,
-                               channelCount: channelCount, format: fileFormat)
+                               channelCount: channelCount, format: fileFormat, mp3Bitrate: mp3Bitrate)
         } catch {
             AtomicFile.abandon(temporary)
             throw error
@@ -274,7 +278,9 @@ final class SndSink {
     private(set) var clipped = 0
     private(set) var framesWritten = 0
 
-    init(path: String, name: String, sampleRate: Int, channelCount: Int, format: Int32) throws {
+    /// `mp3Bitrate`: kbit/s of an MP3 file (constant), ignored for other formats.
+    init(path: String, name: String, sampleRate: Int, channelCount: Int, format: Int32,
+         mp3Bitrate: Int = MP3BitRate.default) throws {
         self.name = name
         self.channelCount = channelCount
         clips = format & Int32(SF_FORMAT_SUBMASK) != Int32(SF_FORMAT_FLOAT)
@@ -295,6 +301,17 @@ final class SndSink {
         }
         file = handle
         if clips { sf_command(handle, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE)) }
+        if Int(format) & SF_FORMAT_TYPEMASK == SF_FORMAT_MPEG {
+            // Both before the first sample (LAME is configured when encoding starts), the level first:
+            // setting the mode re-applies the level and fails while none is set.
+            var mode = Int32(SF_BITRATE_MODE_CONSTANT)
+            var level = MP3BitRate.compressionLevel(kbps: mp3Bitrate, sampleRate: sampleRate)
+            guard sf_command(handle, Int32(SFC_SET_COMPRESSION_LEVEL), &level, Int32(MemoryLayout<Double>.size)) == Int32(SF_TRUE),
+                  sf_command(handle, Int32(SFC_SET_BITRATE_MODE), &mode, Int32(MemoryLayout<Int32>.size)) == Int32(SF_TRUE) else {
+                sf_close(handle); file = nil
+                throw CNNSepError("\(name): libsndfile cannot set the MP3 bit rate to \(mp3Bitrate) kbit/s")
+            }
+        }
     }
 
     deinit { closeQuietly() }
@@ -344,69 +361,5 @@ final class SndSink {
     func closeQuietly() {
         if let file { sf_close(file) }
         file = nil
-    }
-}
-
-/// libsndfile format codes: choosing one for writing, describing one for `AudioInfo.format`.
-enum SndFormat {
-    static func forWriting(_ url: URL, format: SampleFormat) throws -> Int32 {
-        let ext = url.pathExtension.lowercased()
-        func pcm(_ container: Int32, allowFloat: Bool) throws -> Int32 {
-            switch format {
-            case .wav16: return container | Int32(SF_FORMAT_PCM_16)
-            case .wav24: return container | Int32(SF_FORMAT_PCM_24)
-            case .float:
-                guard allowFloat else {
-                    throw CNNSepError("\(url.path): .\(ext) files cannot hold float samples; use 16 or 24 bits")
-                }
-                return container | Int32(SF_FORMAT_FLOAT)
-            }
-        }
-        switch ext {
-        case "", "wav", "wave": return try pcm(Int32(SF_FORMAT_WAV), allowFloat: true)
-        case "aif", "aiff": return try pcm(Int32(SF_FORMAT_AIFF), allowFloat: true)
-        case "flac": return try pcm(Int32(SF_FORMAT_FLAC), allowFloat: false)
-        case "ogg", "oga": return Int32(SF_FORMAT_OGG | SF_FORMAT_VORBIS)
-        case "mp3": return Int32(SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III)
-        default:
-            throw CNNSepError("\(url.path): unknown audio extension '.\(ext)' "
-                              + "(expected .wav, .flac, .aif, .aiff, .ogg or .mp3)")
-        }
-    }
-
-    static func describe(_ format: Int32) -> String {
-        let major = Int(format) & SF_FORMAT_TYPEMASK
-        let sub = Int(format) & SF_FORMAT_SUBMASK
-        let container: String
-        switch major {
-        case SF_FORMAT_WAV, SF_FORMAT_WAVEX: container = "WAV"
-        case SF_FORMAT_RF64: container = "RF64"
-        case SF_FORMAT_W64: container = "W64"
-        case SF_FORMAT_AIFF: container = "AIFF"
-        case SF_FORMAT_FLAC: container = "FLAC"
-        case SF_FORMAT_OGG: container = "OGG"
-        case SF_FORMAT_MPEG: container = "MPEG"
-        case SF_FORMAT_CAF: container = "CAF"
-        case SF_FORMAT_AU: container = "AU"
-        default: container = String(format: "format 0x%06x", major)
-        }
-        let encoding: String
-        switch sub {
-        case SF_FORMAT_PCM_S8, SF_FORMAT_PCM_U8: encoding = "8-bit PCM"
-        case SF_FORMAT_PCM_16: encoding = "16-bit PCM"
-        case SF_FORMAT_PCM_24: encoding = "24-bit PCM"
-        case SF_FORMAT_PCM_32: encoding = "32-bit PCM"
-        case SF_FORMAT_FLOAT: encoding = "32-bit float"
-        case SF_FORMAT_DOUBLE: encoding = "64-bit float"
-        case SF_FORMAT_VORBIS: encoding = "Vorbis"
-        case SF_FORMAT_OPUS: encoding = "Opus"
-        case SF_FORMAT_MPEG_LAYER_I: encoding = "Layer I"
-        case SF_FORMAT_MPEG_LAYER_II: encoding = "Layer II"
-        case SF_FORMAT_MPEG_LAYER_III: encoding = "MP3"
-        case SF_FORMAT_ULAW: encoding = "µ-law"
-        case SF_FORMAT_ALAW: encoding = "A-law"
-        default: encoding = String(format: "encoding 0x%04x", sub)
-        }
-        return "\(container), \(encoding)"
     }
 }

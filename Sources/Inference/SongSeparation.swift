@@ -7,11 +7,14 @@ import Support
 /// What separating one song file produced.
 public struct SongSeparationReport {
     public let song: String
-    public let folder: URL
-    public let duration: Double          // seconds of audio
+    /// The files written, in the order asked for.
+    public let outputs: [URL]
+    public let duration: Double          // seconds of audio (of the stretch separated)
     public let seconds: Double           // wall-clock time
     public let clippedSamples: Int
     public var realTimeFactor: Double { seconds > 0 ? duration / seconds : .infinity }
+    /// The deepest folder holding all the outputs.
+    public var folder: URL { commonFolder(of: outputs) }
 }
 
 extension Separator {
@@ -24,39 +27,60 @@ extension Separator {
     /// folder's name for a file called `mixture.*` (DSD100 and MUSDB18 layouts).
     public static func songName(_ url: URL) -> String { Audio.songName(of: url) }
 
-    /// Separates an audio file into `<folder>/{bass,drums,other,vocals}.wav` at the input's rate,
-    /// channel count and length. Bass, drums and vocals come from their masks; "other" is the input
-    /// minus those three (METHOD.md: it is whatever the other three leave), so the four stems add up
-    /// to the input, including content above the model's band when the input is resampled. The stems
-    /// are written together and atomically.
+    /// Separates an audio file into `<folder>/{bass,drums,other,vocals}.wav` (see the other form).
     public func separateFile(_ input: URL, into folder: URL, format: SampleFormat = .wav16,
                              progress: Bool = false) throws -> SongSeparationReport {
+        var options = SeparationFileOptions()
+        options.format = format
+        options.progress = progress ? Self.songName(input) : nil
+        return try separateFile(input, writing: Stem.allCases.map { StemOutput(.stem($0), at: folder.appendingPathComponent("\($0).wav")) },
+                                options: options)
+    }
+
+    /// Separates an audio file (or the stretch `options.frames` of it) at the input's rate and
+    /// channel count, writing `outputs`. Bass, drums and vocals come from their masks; "other" is
+    /// the input minus those three (METHOD.md: it is whatever the other three leave), so the four
+    /// stems add up to the input, including content above the model's band when the input is
+    /// resampled; `no_<stem>` is the sum of the other three. The files are written together and
+    /// atomically: on any error, or when `options.shouldStop()`, none of them is left.
+    public func separateFile(_ input: URL, writing outputs: [StemOutput],
+                             options: SeparationFileOptions) throws -> SongSeparationReport {
         let started = Date()
         let info = try AudioFile.info(input)
         guard info.frameCount > 0 else { throw CNNSepError("\(input.path): zero-length audio, nothing to separate") }
+        let frames = options.frames ?? 0..<info.frameCount
+        guard frames.lowerBound >= 0, frames.upperBound <= info.frameCount, !frames.isEmpty else {
+            throw CNNSepError("\(input.path): frames \(frames.lowerBound)..<\(frames.upperBound) asked for, the file has \(info.frameCount)")
+        }
         let name = Self.songName(input)
         let modelRate = config.features.sampleRate
-        let bar = progress ? Support.Progress("\(name)", total: 100, interval: 5) : nil
+        let bar = options.progress.map { Support.Progress($0, total: 100, interval: 5) }
 
-        let writers = try Self.stemURLs(in: folder).map {
-            try AudioFileWriter($0, sampleRate: info.sampleRate, channelCount: info.channelCount, format: format)
+        let writers = try outputs.map {
+            try AudioFileWriter($0.url, sampleRate: info.sampleRate, channelCount: info.channelCount, format: options.format,
+                                mp3Bitrate: options.mp3Bitrate)
         }
         do {
             var position = 0
             let other = Stem.other.index
             func write(_ stems: [[[Float]]]) throws {
-                for s in 0..<4 { try writers[s].write(AudioBuffer(sampleRate: info.sampleRate, channels: stems[s])) }
+                if options.shouldStop() { throw SeparationStopped() }
+                for (output, writer) in zip(outputs, writers) {
+                    try writer.write(AudioBuffer(sampleRate: info.sampleRate, channels: output.content.channels(of: stems)))
+                }
                 position += stems[0][0].count
             }
             if info.sampleRate == modelRate {
-                try separate(length: info.frameCount, channelCount: info.channelCount,
-                             read: { try AudioFile.read(input, frames: $0).channels },
+                let first = frames.lowerBound
+                try separate(length: frames.count, channelCount: info.channelCount,
+                             read: { try AudioFile.read(input, frames: first + $0.lowerBound..<first + $0.upperBound).channels },
                              emit: write, remainder: other,
                              progress: { done, total in bar?.advance(by: done * 100 / total - (bar?.done ?? 0)) })
             } else {
                 // Stems converted back to the input's rate: "other" is recomputed there from the input.
                 let mixture = try AudioFileReader(input)
-                try separateResampled(input, info: info, deliver: { stems in
+                try mixture.seek(to: frames.lowerBound)
+                try separateResampled(input, info: info, frames: frames, deliver: { stems in
                     var out = stems
                     let x = try mixture.read(frames: stems[0][0].count).channels
                     for c in 0..<info.channelCount {
@@ -70,11 +94,12 @@ extension Separator {
                     try write(out)
                 }, progress: bar)
             }
-            precondition(position == info.frameCount, "separateFile: wrote \(position) of \(info.frameCount) samples")
+            precondition(position == frames.count, "separateFile: wrote \(position) of \(frames.count) samples")
             var clipped = 0
             for w in writers { clipped += try w.commit().clippedSamples }
             bar?.finish()
-            return SongSeparationReport(song: name, folder: folder, duration: info.duration,
+            return SongSeparationReport(song: name, outputs: outputs.map(\.url),
+                                        duration: Double(frames.count) / Double(info.sampleRate),
                                         seconds: Date().timeIntervalSince(started), clippedSamples: clipped)
         } catch {
             for w in writers { w.abandon() }
@@ -82,13 +107,16 @@ extension Separator {
         }
     }
 
-    /// A song at another rate: converted to the model's rate while it is read, separated, and each
-    /// stem converted back as it comes out, so memory stays bounded here too. "other" is delivered
-    /// with empty channels: the caller makes it at the input's rate (input minus the other three).
-    func separateResampled(_ input: URL, info: AudioInfo, deliver: ([[[Float]]]) throws -> Void, progress: Support.Progress?) throws {
+    /// A song (its sample frames `frames`) at another rate: converted to the model's rate while it
+    /// is read, separated, and each stem converted back as it comes out, so memory stays bounded
+    /// here too. "other" is delivered with empty channels: the caller makes it at the input's rate
+    /// (input minus the other three).
+    func separateResampled(_ input: URL, info: AudioInfo, frames: Range<Int>, deliver: ([[[Float]]]) throws -> Void,
+                           progress: Support.Progress?) throws {
         let modelRate = config.features.sampleRate
-        let length = Resampler.outputCount(info.frameCount, from: info.sampleRate, to: modelRate)
+        let length = Resampler.outputCount(frames.count, from: info.sampleRate, to: modelRate)
         let reader = try AudioFileReader(input)
+        try reader.seek(to: frames.lowerBound)
         let channels = info.channelCount
         // One mono converter per channel (and per stem) so that they can share the cores evenly.
         let up = try (0..<channels).map { _ in try StreamingResampler(from: info.sampleRate, to: modelRate, channelCount: 1) }
@@ -104,8 +132,8 @@ extension Separator {
             let drop = min(max(0, range.lowerBound - start), kept[0].count)
             if drop > 0 { for c in kept.indices { kept[c].removeFirst(drop) }; start += drop }
             while start + kept[0].count < range.upperBound && !ended {
-                let piece = try reader.read(frames: 1 << 16)
-                ended = reader.position >= info.frameCount || piece.frameCount == 0
+                let piece = try reader.read(frames: min(1 << 16, frames.upperBound - reader.position))
+                ended = reader.position >= frames.upperBound || piece.frameCount == 0
                 let converted = try Self.process(up, piece.frameCount == 0 ? kept.map { _ in [] } : piece.channels, last: ended)
                 for c in kept.indices { kept[c] += converted[c] }
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Configuration
 import Data
 import Evaluation
 import Foundation
@@ -16,13 +17,21 @@ struct Eval: ParsableCommand {
         oracle's gain per source, (model − mixture) / (oracle − mixture) on mean SDR: 0 % = no better than \
         the mixture (or mixture/4: SDR ignores an estimate's scale), 100 % = the ideal ratio masks. \
         --json writes {"scores": [per song and method], "summary": [rows], "oracle_share": {source: share}}.
+
+        The model's settings always come from the checkpoint (its stored config). The dataset (root and \
+        test split) and the run's name come from --config when given, else from the checkpoint's stored \
+        config; --dataset overrides the root either way. Without --checkpoint, the checkpoint is the \
+        newest of --config's run (default dsd100).
         """)
 
-    @Option(help: "Config (path or name under Configs/): the dataset and, without --checkpoint, the run.")
-    var config: String = "dsd100"
+    @Option(help: "Config (path or name under Configs/): the dataset and, without --checkpoint, the run (default dsd100). With --checkpoint, overrides the checkpoint's stored config for the dataset.")
+    var config: String?
 
     @Option(help: "Weights. Default: the newest checkpoint of the config's run.")
     var checkpoint: String?
+
+    @Option(help: "Dataset root (DSD100 or MUSDB18-HQ layout). Default: the config's dataset.root.")
+    var dataset: String?
 
     @Option(help: "Split to evaluate. Default: the config's test split.")
     var split: String?
@@ -48,11 +57,21 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
-        let c = try loadConfig(config)
-        let weights = try checkpoint.map { URL(fileURLWithPath: $0) } ?? TrainedModel.latest(for: c)
-        let separator = try Separator(checkpoint: weights, fallback: c)
+        // A checkpoint is self-sufficient: Configs/ is read only for --config or to find the run.
+        let given = try config.map(loadConfig)
+        let weights = try checkpoint.map { URL(fileURLWithPath: $0) } ?? TrainedModel.latest(for: given ?? loadConfig(nil))
+        let model = try TrainedModel.load(weights, fallback: given ?? Config())
+        let separator = Separator(network: model.network, config: model.config)
+        var c = given ?? model.config
+        if let dataset { c.datasetRoot = dataset }
         let split = self.split ?? c.testSplit
-        let dataset = try Dataset.open(URL(fileURLWithPath: c.datasetRoot))
+        let dataset: Dataset
+        do {
+            dataset = try Dataset.open(URL(fileURLWithPath: c.datasetRoot))
+        } catch let error as CNNSepError where self.dataset == nil {
+            let source = given != nil ? "--config" : "the checkpoint's config"
+            throw CNNSepError("\(error.message); the dataset root comes from \(source): pass --dataset ROOT")
+        }
         var list = try dataset.songs(split: split)
         if let songs { list = Array(list.prefix(songs)) }
         guard !list.isEmpty else { throw CNNSepError("\(c.datasetRoot): split '\(split)' has no songs") }

@@ -10,7 +10,7 @@ struct Info: ParsableCommand {
         commandName: "info",
         abstract: "Print the layer table and parameter count of a config or a checkpoint.")
 
-    @Option(help: "A config (path, or name under Configs/). Default: dsd100.")
+    @Option(help: "A config (path, or name under Configs/). Default: dsd100. With a checkpoint: the settings of a weights file that stores none.")
     var config: String?
 
     @Argument(help: "A checkpoint (.h5) to describe instead of a config.")
@@ -20,7 +20,8 @@ struct Info: ParsableCommand {
         let network: ChandnaNetwork
         let config: Config
         if let checkpoint {
-            let model = try TrainedModel.load(URL(fileURLWithPath: checkpoint), fallback: try loadConfig(self.config))
+            // The checkpoint's stored config describes it; --config only for a weights file without one.
+            let model = try TrainedModel.load(URL(fileURLWithPath: checkpoint), fallback: try self.config.map(loadConfig) ?? Config())
             (network, config) = (model.network, model.config)
             print("checkpoint \(checkpoint) (config '\(config.name)')")
             if let p = model.checkpoint.position {
