@@ -227,6 +227,21 @@ struct BatchFileFaultTests {
         }
     }
 
+    /// Without --config, forward and step looked for Configs/dsd100.json in the current folder and
+    /// failed anywhere else; its settings are the built-in defaults.
+    @Test("forward and step without --config run outside the project folder")
+    func noConfigsFolderNeeded() throws {
+        let folder = try makeScratchFolder("noconfigs")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let files = try stepInputs(in: folder)
+        for command in ["forward", "step"] {
+            let output = folder.appendingPathComponent("\(command)-out.h5")
+            let result = try runCNNSep([command, "--checkpoint", files.weights.path, "--input", files.batch.path, "--output", output.path], in: folder)
+            #expect(!result.crashed && result.status == 0, "\(command): \(result)")
+            #expect(FileManager.default.fileExists(atPath: output.path), "\(command)")
+        }
+    }
+
     @Test("a compressed /mixture of 200,000 windows is refused before it is read")
     func batchLargerThanTheMachine() throws {
         let folder = try makeScratchFolder("largebatch")
