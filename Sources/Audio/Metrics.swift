@@ -38,6 +38,15 @@ public enum Metrics {
     /// The distortion filter length of BSS Eval v3 (mir_eval, museval).
     public static let filterLength = 512
 
+    /// The fewest samples for which the projection onto `sources` references is determined: its
+    /// sources × `filterLength` delayed copies, zero-padded to length + `filterLength` − 1, are
+    /// linearly independent only from (sources − 1) · `filterLength` + 1 samples on (1537 for four
+    /// sources). Shorter signals take the least-squares fallback on a singular system: minutes of
+    /// work for figures that mean nothing.
+    public static func minimumLength(sources: Int) -> Int {
+        max(sources - 1, 0) * filterLength + 1
+    }
+
     /// SDR/SIR/SAR per source. References and estimates: the same number of sources, each the same
     /// length, finite, and not silent (all zeros), as mir_eval requires.
     /// With `computePermutation`, estimates are matched to references by the permutation with the best

@@ -34,7 +34,9 @@ public struct MonoStretch {
         var mono = try AudioFile.read(url, frames: lower..<upper).mono()
         var offset = first - lower, count = wanted, sampleRate = info.sampleRate
         if let rate, rate != info.sampleRate {
-            mono = try Resampler.resample(mono, from: info.sampleRate, to: rate)
+            do { mono = try Resampler.resample(mono, from: info.sampleRate, to: rate) } catch let error as CNNSepError {
+                throw CNNSepError("\(url.path): \(error.message)")
+            }
             let ratio = Double(rate) / Double(info.sampleRate)
             offset = Int((Double(offset) * ratio).rounded())
             count = min(Int((Double(count) * ratio).rounded()), mono.count - offset)

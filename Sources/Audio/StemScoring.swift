@@ -27,6 +27,7 @@ public struct StemScores {
             }
             guard isDirectory.boolValue else { throw CNNSepError("\(folder.path): not a folder of stems") }
         }
+        let minimum = Metrics.minimumLength(sources: Stem.names.count)
         var refs: [[Float]] = [], ests: [[Float]] = []
         var rate = 0, length = 0
         var first = ""
@@ -36,6 +37,12 @@ public struct StemScores {
                 let buffer = try AudioFile.read(url)
                 if first.isEmpty {
                     (rate, length, first) = (buffer.sampleRate, buffer.frameCount, url.path)
+                    guard length >= minimum else {
+                        throw CNNSepError("\(url.path): \(length) samples; BSS Eval's \(Metrics.filterLength)-tap projection onto \(Stem.names.count) sources needs at least \(minimum) (\(Self.seconds(minimum, rate)))")
+                    }
+                    if let seconds, (seconds * Double(rate)).rounded() < Double(minimum) {
+                        throw CNNSepError("--framewise \(seconds): windows of \(Int(min((seconds * Double(rate)).rounded(), Double(length)))) samples at \(rate) Hz; BSS Eval needs at least \(minimum) per window (\(Self.seconds(minimum, rate)))")
+                    }
                 } else if buffer.sampleRate != rate {
                     throw CNNSepError("\(url.path): \(buffer.sampleRate) Hz, but \(first) is \(rate) Hz; stems must share one rate")
                 } else if buffer.frameCount != length {
@@ -59,6 +66,11 @@ public struct StemScores {
         }
     }
 
+    /// "0.19 s at 8000 Hz": a sample count as time.
+    static func seconds(_ samples: Int, _ rate: Int) -> String {
+        String(format: "%.3g s at %d Hz", Double(samples) / Double(max(rate, 1)), rate)
+    }
+
     /// Median over windows of source j's metric (museval's per-track figure).
     public func framewiseMedian(_ metric: KeyPath<BSSEvalResult, [Double]>, source j: Int) -> Double {
         Statistics.median(framewise?.windows.map { $0[keyPath: metric][j] } ?? [])
@@ -66,7 +78,10 @@ public struct StemScores {
 
     /// A plain-text table: one row per source, whole-signal SDR/SIR/SAR (and framewise medians).
     public func table() -> String {
-        func cell(_ x: Double) -> String { x.isFinite ? String(format: "%8.2f", x) : String(format: "%8@", "\(x)") }
+        func cell(_ x: Double) -> String {
+            let text = x.isFinite ? String(format: "%.2f", x) : "\(x)"
+            return String(repeating: " ", count: max(8 - text.count, 0)) + text
+        }
         var header = "source      SDR      SIR      SAR"
         if framewise != nil { header += "   medSDR   medSIR   medSAR" }
         var lines = [header]

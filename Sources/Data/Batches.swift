@@ -87,6 +87,11 @@ public struct Batch {
     /// bass, drums, other, vocals.
     public var sources: [[Float]]
 
+    /// The bytes of a batch of `capacity` windows (mixture and four sources), without making it.
+    public static func bytes(capacity: Int, length: Int, bins: Int) -> Double {
+        Double(capacity) * Double(length) * Double(bins) * Double((1 + Stem.names.count) * MemoryLayout<Float>.size)
+    }
+
     public init(capacity: Int, length: Int, bins: Int) {
         precondition(capacity > 0 && length > 0 && bins > 0, "Batch: sizes must be positive")
         self.count = 0
@@ -133,6 +138,13 @@ public final class Block: @unchecked Sendable {
     /// Batches in one epoch (see `batchOrder`).
     public func batchCount(batchSize: Int, keepPartial: Bool = false) -> Int {
         Self.batchCount(windows: windows.count, batchSize: batchSize, keepPartial: keepPartial)
+    }
+
+    /// The most windows any batch of blocks of `windows` windows each holds (`batchOrder`'s cut):
+    /// `batchSize`, or all of a block's windows when it has fewer. What a batch buffer must hold,
+    /// however large `batchSize` is.
+    public static func largestBatch(windows: [Int], batchSize: Int) -> Int {
+        windows.map { min($0, batchSize) }.max() ?? 0
     }
 
     /// Batches in one epoch of a block of `windows` windows, without the block (for progress).

@@ -196,9 +196,12 @@ public final class FeatureCache: @unchecked Sendable {
         defer { if !keep { munmap(base, size) } }
         let bytes = UnsafeRawBufferPointer(start: base, count: size)
         guard Array(bytes[0..<8]) == Self.magic else { return .unusable("not a cnnsep feature file") }
-        let headerLength = Int(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
-        guard headerLength > 0, 16 + headerLength <= size,
-              let header = try? JSONDecoder().decode(CacheHeader.self, from: Data(bytes[16..<(16 + headerLength)])) else {
+        // Sizes from the file are compared before any arithmetic on them: a damaged length or frame
+        // count can be any 64-bit value.
+        let storedLength = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        guard storedLength > 0, storedLength <= UInt64(size - 16) else { return .unusable("damaged header") }
+        let headerLength = Int(storedLength)
+        guard let header = try? JSONDecoder().decode(CacheHeader.self, from: Data(bytes[16..<(16 + headerLength)])) else {
             return .unusable("damaged header")
         }
         guard header.version == Self.version, header.settings == settings, header.files == stamps,
@@ -207,7 +210,8 @@ public final class FeatureCache: @unchecked Sendable {
             return .unusable("stale")
         }
         let offset = Self.dataOffset(headerLength: headerLength)
-        guard size == offset + 5 * header.frames * header.bins * MemoryLayout<Float>.size else {
+        let planeBytes = 5 * header.bins * MemoryLayout<Float>.size
+        guard offset <= size, header.frames <= (size - offset) / planeBytes, size == offset + header.frames * planeBytes else {
             return .unusable("wrong size")
         }
         keep = true

@@ -169,10 +169,9 @@ extension HDF5File {
             guard !overflow else { throw fail(path, "declares shape \(shape), more values than can be counted") }
             count = product
         }
-        let memory = Double(ProcessInfo.processInfo.physicalMemory)
         let bytes = Double(count) * Double(memoryElement)
-        guard bytes <= memory else {
-            throw fail(path, String(format: "declares shape %@ (%.3g GB), more than this machine's %.3g GB of memory", "\(shape)", bytes / 1e9, memory / 1e9))
+        guard bytes <= MachineMemory.bytes else {
+            throw fail(path, "declares shape \(shape) (\(MachineMemory.gigabytes(bytes))), more than this machine's \(MachineMemory.gigabytes(MachineMemory.bytes)) of memory")
         }
         let plist = H5Dget_create_plist(dataset)
         guard plist >= 0 else { throw fail(path, "cannot read its storage properties") }

@@ -29,14 +29,27 @@ public final class NetworkEngine {
 
     /// `gradients`: storage for `network.parameterCount` Floats that outlives the engine (a trainer
     /// keeps one across engines); the engine allocates its own when nil.
-    public init(network: ChandnaNetwork, capacity: Int, threads: Int, gradients given: UnsafeMutableBufferPointer<Float>? = nil) {
+    public convenience init(network: ChandnaNetwork, capacity: Int, threads: Int, gradients given: UnsafeMutableBufferPointer<Float>? = nil) {
+        self.init(network: network, capacity: capacity, threads: threads, gradients: given, memory: Memory())
+    }
+
+    /// The bytes an engine for `capacity` windows allocates (activations, their gradients, layer
+    /// workspaces and, without `given` storage, the flat gradient), counted by the same code that
+    /// allocates them but without allocating: a batch size is checked against the machine's memory
+    /// with it before the engine is made.
+    public static func bytes(network: ChandnaNetwork, capacity: Int) -> Double {
+        let counter = Memory(countingOnly: true)
+        _ = NetworkEngine(network: network, capacity: capacity, threads: 1, gradients: nil, memory: counter)
+        return counter.floats * Double(MemoryLayout<Float>.size)
+    }
+
+    private init(network: ChandnaNetwork, capacity: Int, threads: Int, gradients given: UnsafeMutableBufferPointer<Float>?, memory: Memory) {
         precondition(capacity > 0, "NetworkEngine: capacity must be positive")
         precondition(given.map { $0.count == network.parameterCount } ?? true,
                      "NetworkEngine: gradient storage of \(given?.count ?? 0) Floats for \(network.parameterCount) parameters")
         self.network = network
         self.capacity = capacity
         self.threads = threads
-        let memory = Memory()
         self.memory = memory
         gradients = given ?? UnsafeMutableBufferPointer(start: memory.buffer(network.parameterCount), count: network.parameterCount)
         // Each trained layer's slice of the flat gradient (in `network.parameters` order): its kernel's,
@@ -232,10 +245,19 @@ private final class Chain {
     }
 }
 
-/// Owns the engine's buffers (zeroed), freed with it.
+/// Owns the engine's buffers (zeroed), freed with it; or, `countingOnly`, adds up their sizes and
+/// hands out one shared placeholder (the engine made with it only stores the pointers).
 private final class Memory {
     private var buffers: [UnsafeMutablePointer<Float>] = []
+    let countingOnly: Bool
+    private(set) var floats = 0.0
+    private static let placeholder = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+
+    init(countingOnly: Bool = false) { self.countingOnly = countingOnly }
+
     func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+        floats += Double(max(count, 1))
+        if countingOnly { return Self.placeholder }
         let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
         p.initialize(repeating: 0, count: max(count, 1))
         buffers.append(p)

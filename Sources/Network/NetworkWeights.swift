@@ -64,8 +64,14 @@ extension Adadelta {
             guard let s = slots[key], s.squaredGradient.shape == p.shape, s.squaredUpdate.shape == p.shape else {
                 throw CNNSepError("\(source): optimizer state for '\(key)' is missing or has the wrong shape")
             }
-            try requireFinite(s.squaredGradient.data, "\(source): optimizer state E[g²] of '\(key)'")
-            try requireFinite(s.squaredUpdate.data, "\(source): optimizer state E[Δ²] of '\(key)'")
+            for (name, values) in [("E[g²]", s.squaredGradient.data), ("E[Δ²]", s.squaredUpdate.data)] {
+                let what = "\(source): optimizer state \(name) of '\(key)'"
+                try requireFinite(values, what)
+                // A running mean of squares: a negative one would make the next step's square root NaN.
+                if let i = values.firstIndex(where: { $0 < 0 }) {
+                    throw CNNSepError("\(what) holds a negative value (\(values[i]) at index \(i)), which a mean of squares cannot: the checkpoint is damaged")
+                }
+            }
             squaredGradients[i] = s.squaredGradient.data
             squaredUpdates[i] = s.squaredUpdate.data
         }

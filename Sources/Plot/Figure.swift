@@ -106,11 +106,13 @@ struct AxisMap {
     let scale: Axis.Scale
     let pixels: (Double, Double)   // where range.lowerBound and range.upperBound land
 
+    // Halves and logarithms keep every step finite for any finite range: -1e308...1e308 spans more
+    // than the largest Double, 1e-300...1e300 has a ratio past it.
     func callAsFunction(_ value: Double) -> Double {
         let f: Double
         switch scale {
-        case .linear: f = (value - range.lowerBound) / (range.upperBound - range.lowerBound)
-        case .log: f = log(value / range.lowerBound) / log(range.upperBound / range.lowerBound)
+        case .linear: f = (value / 2 - range.lowerBound / 2) / (range.upperBound / 2 - range.lowerBound / 2)
+        case .log: f = (log(value) - log(range.lowerBound)) / (log(range.upperBound) - log(range.lowerBound))
         }
         return pixels.0 + f * (pixels.1 - pixels.0)
     }
@@ -119,8 +121,8 @@ struct AxisMap {
     func value(atPixel pixel: Double) -> Double {
         let f = (pixel - pixels.0) / (pixels.1 - pixels.0)
         switch scale {
-        case .linear: return range.lowerBound + f * (range.upperBound - range.lowerBound)
-        case .log: return range.lowerBound * pow(range.upperBound / range.lowerBound, f)
+        case .linear: return range.lowerBound + f * (range.upperBound / 2 - range.lowerBound / 2) * 2
+        case .log: return exp(log(range.lowerBound) + f * (log(range.upperBound) - log(range.lowerBound)))
         }
     }
 

@@ -68,16 +68,19 @@ public struct LineChart: Sendable {
         return (xRange, yRange)
     }
 
+    /// `lo...hi` with a margin, kept finite (and positive on a log scale) however extreme the data:
+    /// a log axis from 1e-300 to 1e300 widened by ratios reached 0 and infinity.
     private func widen(_ lo: Double, _ hi: Double, scale: Axis.Scale, margin: Double) -> ClosedRange<Double> {
+        let largest = Double.greatestFiniteMagnitude
         switch scale {
         case .linear:
-            guard hi > lo else { let pad = Swift.max(abs(lo) * 0.1, 1); return (lo - pad)...(hi + pad) }
-            let pad = (hi - lo) * margin
-            return (lo - pad)...(hi + pad)
+            let pad = hi > lo ? (hi / 2 - lo / 2) * 2 * margin : Swift.max(abs(lo) * 0.1, 1)
+            return Swift.max(lo - pad, -largest)...Swift.min(hi + pad, largest)
         case .log:
-            guard hi > lo else { return (lo / 2)...(hi * 2) }
-            let factor = pow(hi / lo, margin)
-            return (lo / factor)...(hi * factor)
+            // In decades, where the margin is a share of the span.
+            let (a, b) = (log10(lo), log10(hi))
+            let pad = b > a ? (b - a) * margin : log10(2.0)
+            return Swift.max(pow(10, a - pad), .leastNonzeroMagnitude)...Swift.min(pow(10, b + pad), largest)
         }
     }
 

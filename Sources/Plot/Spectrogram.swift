@@ -7,6 +7,8 @@ import Foundation
 public struct Spectrogram {
     public var decibels: [Float] = []
     public var columns = 0
+    /// Frames merged into each column.
+    public let pool: Int
     public let bins: Int
     public let sampleRate: Int
     public let timeRange: ClosedRange<Double>
@@ -19,7 +21,7 @@ public struct Spectrogram {
         let frames = audio.frames(stft)
         timeRange = audio.seconds(ofColumnEdge: frames.lowerBound, stft)...audio.seconds(ofColumnEdge: frames.upperBound, stft)
         stretchDescription = audio.description
-        let pool = max(1, (frames.count + maxColumns - 1) / maxColumns)
+        pool = Self.pool(frames: frames.count, maxColumns: maxColumns)
         columns = (frames.count + pool - 1) / pool
         decibels = [Float](repeating: -.infinity, count: columns * bins)
         // A full-scale sine of amplitude 1 peaks at Σw/2 in its bin.
@@ -38,7 +40,37 @@ public struct Spectrogram {
         }
     }
 
-    /// The spectrogram as a heatmap on a log-frequency axis (from 50 Hz: a log axis cannot reach 0).
+    /// The dB scale a spectrogram is shown on: 80 dB below its loudest bin, rounded up to 10 dB
+    /// (0 at the top when nothing sounds).
+    public static func displayRange(loudest: Float) -> ClosedRange<Double> {
+        let top = loudest.isFinite ? (Double(loudest) / 10).rounded(.up) * 10 : 0
+        return (top - 80)...top
+    }
+
+    /// Frames per column so that `frames` frames make at most `maxColumns` columns (a picture has
+    /// only so many pixels, and cairo's images at most 32767).
+    public static func pool(frames: Int, maxColumns: Int) -> Int {
+        max(1, (frames + maxColumns - 1) / max(maxColumns, 1))
+    }
+
+    /// A frame-major grid of `frames` × `bins` values with every `pool` neighbouring frames merged
+    /// into one column by their mean (for masks: a column shows the stretch's average mask).
+    public static func meanPooled(_ values: [Float], frames: Int, bins: Int, pool: Int) -> [Float] {
+        guard pool > 1 else { return values }
+        let columns = (frames + pool - 1) / pool
+        var pooled = [Float](repeating: 0, count: columns * bins)
+        for column in 0..<columns {
+            let members = (column * pool)..<min((column + 1) * pool, frames)
+            for t in members {
+                for k in 0..<bins { pooled[column * bins + k] += values[t * bins + k] }
+            }
+            for k in 0..<bins { pooled[column * bins + k] /= Float(members.count) }
+        }
+        return pooled
+    }
+
+    /// The spectrogram as a heatmap on a log-frequency axis (from 50 Hz: a log axis cannot reach 0;
+    /// from a hundredth of the top frequency for songs at rates below 10 kHz).
     public func heatmap(title: String, range: ClosedRange<Double>) -> Heatmap {
         Self.heatmap(title: title, values: decibels, columns: columns, bins: bins, sampleRate: sampleRate, timeRange: timeRange,
                      valueRange: range, colormap: .magma, colorBarLabel: "dBFS")
@@ -51,7 +83,8 @@ public struct Spectrogram {
         let range = frequencyRange(bins: bins, sampleRate: sampleRate)
         return Heatmap(title: title, values: values, columns: columns, rows: bins, valueRange: valueRange,
                        colormap: colormap, colorBarLabel: colorBarLabel, x: Axis("time (s)", range: timeRange),
-                       y: Axis("frequency (kHz)", range: range, scale: .log), yShown: 0.05...range.upperBound)
+                       y: Axis("frequency (kHz)", range: range, scale: .log),
+                       yShown: min(0.05, range.upperBound / 100)...range.upperBound)
     }
 
     /// Bin k covers k ± ½ times sampleRate / windowLength, in kHz.

@@ -56,9 +56,11 @@ public final class Progress: @unchecked Sendable {
         }
     }
 
-    /// `h:mm:ss` or `m:ss`.
+    /// `h:mm:ss` or `m:ss`; beyond 10^9 hours (an ETA of a run that cannot finish), hours in
+    /// scientific notation, as no Int holds those seconds.
     public static func clock(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "?" }
+        guard abs(seconds) < 3.6e12 else { return String(format: "%.3g h", seconds / 3600) }
         let s = Int(seconds.rounded())
         return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
                          : String(format: "%d:%02d", s / 60, s % 60)

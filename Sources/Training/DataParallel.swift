@@ -21,8 +21,12 @@ import Support
 /// alone writes the checkpoint and the log, so a distributed checkpoint is an ordinary one.
 public final class DataParallel {
     public let ranks: any Communicator
-    /// This rank's shard of the current batch (capacity: the largest shard).
-    private var shard: Batch
+    /// This rank's shard of the current batch: made for the first shard and again only for a larger
+    /// one, so its size follows the batches the data gives, never `schedule.batch_size` alone (a
+    /// batch size of a million allocated 51 GB for three songs).
+    private var shard = Batch(capacity: 1, length: 1, bins: 1)
+    /// The windows' frames and bins.
+    private let windowShape: (frames: Int, bins: Int)
     /// Seconds spent in the gradient allreduce so far, waiting for the other ranks included
     /// (`bench distributed` reports it).
     public private(set) var reductionSeconds = 0.0
@@ -31,9 +35,11 @@ public final class DataParallel {
 
     public init(ranks: any Communicator, config: Config) {
         self.ranks = ranks
-        let largest = (config.batchSize + ranks.size - 1) / ranks.size
-        shard = Batch(capacity: max(largest, 1), length: config.model.frames, bins: config.model.bins)
+        windowShape = (config.model.frames, config.model.bins)
     }
+
+    /// The most windows a rank's shard of a global batch of `count` holds.
+    func largestShard(of count: Int) -> Int { (count + ranks.size - 1) / ranks.size }
 
     /// The windows of a global batch of `count` that this rank computes.
     func shard(of count: Int) -> Range<Int> {
@@ -64,7 +70,11 @@ public final class DataParallel {
     /// (the batch's windows in the range it is given), then the allreduce, then Adadelta. Returns the
     /// global batch's loss (the same on every rank).
     public func step(_ step: TrainingStep, batch count: Int, fill: (inout Batch, Range<Int>) -> Void) -> Float {
-        fill(&shard, shard(of: count))
+        let part = shard(of: count)
+        if part.count > shard.capacity || shard.length != windowShape.frames || shard.bins != windowShape.bins {
+            shard = Batch(capacity: max(part.count, 1), length: windowShape.frames, bins: windowShape.bins)
+        }
+        fill(&shard, part)
         return step.step(shard, globalBatch: count) { buffer in
             guard ranks.size > 1 else { return }
             let start = DispatchTime.now().uptimeNanoseconds

@@ -21,15 +21,23 @@ struct RunLog {
         deferred = true
     }
 
-    /// The log as of `checkpoint`: the lines it holds or, for a checkpoint that holds only their
-    /// count, that many lines of the file. log.jsonl is rewritten if it says anything else.
-    init(resuming url: URL, from checkpoint: Checkpoint) throws {
+    /// The log as of `checkpoint` (the file `source`): the lines it holds or, for a checkpoint that
+    /// holds only their count, that many lines of the file. log.jsonl is rewritten if it says
+    /// anything else. A line that is not a JSON object (a damaged checkpoint, an edited file) is an
+    /// error naming it: carried on, it would break every reader of the log.
+    init(resuming url: URL, from checkpoint: Checkpoint, source: URL) throws {
         self.url = url
         deferred = false
+        let origin: String
         if let stored = checkpoint.log {
             lines = stored.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+            origin = "\(source.path): the training log it holds"
         } else {
             lines = Array(try Self.readLines(url).prefix(checkpoint.logLines ?? 0))
+            origin = url.path
+        }
+        for (i, line) in lines.enumerated() where (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] == nil {
+            throw CNNSepError("\(origin): line \(i + 1) is not a JSON object (\(line.prefix(40).debugDescription)); the run's record is damaged: \(Resume.howToContinue)")
         }
         // Only to skip a needless rewrite: a file that cannot be read is replaced all the same.
         if (try? Data(contentsOf: url)) != Data(text.utf8) { try write() }

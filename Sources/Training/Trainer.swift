@@ -67,18 +67,27 @@ public final class Trainer {
         let blockWindows = blocks.indices.map { data.windows(block: $0) }
         try parallel.checkSameRun(config: config, songs: (data.training + data.validation).map(\.name), blockWindows: blockWindows)
         try parallel.checkEveryRankHasWindows(blockWindows: blockWindows, config: config)
+        let totalBatches = try RunLimits.totalBatches(config: config, batchesPerPass: batchesPerEpoch.reduce(0, +))
+        // Every rank checks its own machine; all stop together if any cannot hold its batches.
+        let largest = data.largestBatches, shard = parallel.largestShard(of: largest.training)
+        let needed = RunLimits.batchBytes(config: config, network: network, trainingShard: shard, validationBatch: largest.validation)
+        if parallel.anyRequested(needed > MachineMemory.bytes) {
+            try parallel.failTogether(RunLimits.memoryRefusal(config: config, windows: max(shard, largest.validation), needed: needed)
+                ?? CNNSepError("config '\(config.name)': key 'schedule.batch_size': another rank's machine cannot hold its batches"))
+        }
 
         if let checkpoint = resumed {
             try Resume.checkSongs(checkpoint, now: data.training.map(\.name), split: config.trainSplit, source: checkpointURL)
             let stored = checkpoint.position ?? TrainingPosition()
-            position = Resume.skippingFinishedBlock(stored, epochsPerBlock: s.epochsPerBlock, blockCount: blocks.count)
-            if position.repetition < s.repetitions {
-                try Resume.checkPosition(position, batchesPerEpoch: batchesPerEpoch, source: checkpointURL)
+            // The stored position first: one in a block the schedule lacks is not "that block is done".
+            if stored.repetition < s.repetitions {
+                try Resume.checkPosition(stored, batchesPerEpoch: batchesPerEpoch, source: checkpointURL)
             }
+            position = Resume.skippingFinishedBlock(stored, epochsPerBlock: s.epochsPerBlock, blockCount: blocks.count)
             try step.network.load(checkpoint.layers, source: checkpointURL.path)
             try step.optimizer.load(checkpoint.optimizer, for: step.network, source: checkpointURL.path)
             if let state = checkpoint.rngState { rng = SeededGenerator(state: state) }
-            log = try RunLog(resuming: logURL, from: checkpoint)
+            log = try RunLog(resuming: logURL, from: checkpoint, source: checkpointURL)
             note("Resuming from \(checkpointURL.path) at repetition \(stored.repetition + 1), block \(stored.block + 1), epoch \(stored.epoch + 1), batch \(stored.batch + 1)")
             if position != stored {
                 note("Epoch \(stored.epoch + 1) of block \(stored.block + 1) is past the \(s.epochsPerBlock) epoch\(s.epochsPerBlock == 1 ? "" : "s") per block asked for now: that block counts as done.")
@@ -93,7 +102,6 @@ public final class Trainer {
             return .alreadyComplete
         }
 
-        let totalBatches = s.repetitions * s.epochsPerBlock * batchesPerEpoch.reduce(0, +)
         let doneBatches = position.repetition * s.epochsPerBlock * batchesPerEpoch.reduce(0, +)
             + batchesPerEpoch[..<position.block].reduce(0, +) * s.epochsPerBlock
             + position.epoch * batchesPerEpoch[position.block] + position.batch

@@ -17,6 +17,8 @@ final class TrainingData {
     let blocks: [Range<Int>]
     /// Training windows of each training song.
     let windowCounts: [Int]
+    /// Windows of this rank's validation songs (every N-th of them), cut like `validationLoss` cuts them.
+    let validationWindows: Int
     /// Only the current block is resident; the next one is prepared in the background.
     let stream: BlockStream
     private var validationBlock: Block?
@@ -56,6 +58,9 @@ final class TrainingData {
         // counting as no windows in the progress and ETA.
         let cache = self.cache, (length, hop) = (config.model.frames, config.windowHop)
         windowCounts = try train.map { windowStarts(frames: try cache.features($0).frames, length: length, hop: hop).count }
+        validationWindows = try Self.share(of: validation, ranks: ranks).reduce(0) {
+            $0 + windowStarts(frames: try cache.features($1).frames, length: length, hop: length).count
+        }
         blocks = config.schedule.blocks(songCount: train.count)
         stream = BlockStream(cache: cache, songs: train, blocks: blocks,
                              windowLength: config.model.frames, windowHop: config.windowHop,
@@ -119,6 +124,17 @@ final class TrainingData {
         return (mean.map { Float($0) }, std.map { Float(max($0, floor)) })
     }
 
+    /// Rank r's validation songs: every N-th, from the r-th.
+    static func share(of songs: [Song], ranks: any Communicator) -> [Song] {
+        songs.indices.filter { $0 % ranks.size == ranks.rank }.map { songs[$0] }
+    }
+
+    /// The most windows of a training batch (`Block.largestBatch`) and of a validation batch on this rank.
+    var largestBatches: (training: Int, validation: Int) {
+        (Block.largestBatch(windows: blocks.indices.map { windows(block: $0) }, batchSize: config.batchSize),
+         min(validationWindows, config.batchSize))
+    }
+
     /// Batches in one epoch of block `index` (for progress and ETA), as `Block.batchOrder` cuts them.
     func batchesPerEpoch(block index: Int) -> Int {
         Block.batchCount(windows: windows(block: index), batchSize: config.batchSize)
@@ -131,12 +147,12 @@ final class TrainingData {
     func validationLoss(_ step: TrainingStep) throws -> Double? {
         guard !validation.isEmpty else { return nil }
         if validationBlock == nil {
-            let mine = validation.indices.filter { $0 % ranks.size == ranks.rank }.map { validation[$0] }
+            let mine = Self.share(of: validation, ranks: ranks)
             validationBlock = Block(range: 0..<mine.count, songs: try mine.map { try cache.features($0) },
                                     windowLength: config.model.frames, windowHop: config.model.frames)
         }
         let block = validationBlock!
-        var batch = Batch(capacity: config.batchSize, length: config.model.frames, bins: config.model.bins)
+        var batch = Batch(capacity: max(min(config.batchSize, block.windows.count), 1), length: config.model.frames, bins: config.model.bins)
         var sum = 0.0, count = 0
         for start in stride(from: 0, to: block.windows.count, by: config.batchSize) {
             let windows = Array(block.windows[start..<min(start + config.batchSize, block.windows.count)])

@@ -30,6 +30,11 @@ struct DatasetCommand: ParsableCommand {
         @Option(help: "Largest allowed |mixture − sum of sources| of a sample (full scale 1).")
         var tolerance: Float = 1e-3
 
+        /// NaN would pass every mixture (no difference compares greater), a negative value none.
+        func validate() throws {
+            guard tolerance >= 0 else { throw ValidationError("--tolerance must be a number ≥ 0, got \(tolerance)") }
+        }
+
         func run() throws {
             let dataset = try Dataset.open(URL(fileURLWithPath: root))
             print("dataset \(dataset.root.path) (\(dataset.layout == .dsd100 ? "DSD100" : "MUSDB18-HQ") layout)")
@@ -82,9 +87,10 @@ struct DatasetCommand: ParsableCommand {
 
         /// The limits the config puts on the same sizes (schedule.*, model.frames).
         func validate() throws {
-            for (option, value) in [("--block-size", blockSize), ("--block-hop", blockHop), ("--frames", frames),
-                                    ("--window-hop", windowHop), ("--batch-size", batchSize), ("--epochs", epochs)] where value < 1 {
-                throw ValidationError("\(option) must be at least 1, got \(value)")
+            for (option, value, largest) in [("--block-size", blockSize, 1_000_000), ("--block-hop", blockHop, 1_000_000),
+                                             ("--frames", frames, 10_000), ("--window-hop", windowHop, 10_000),
+                                             ("--batch-size", batchSize, 1_000_000), ("--epochs", epochs, 1_000_000)] where !(1...largest).contains(value) {
+                throw ValidationError("\(option) must be from 1 to \(largest) (as in a config), got \(value)")
             }
             if blockHop > blockSize { throw ValidationError("--block-hop must be at most --block-size (\(blockSize)) so no song is skipped, got \(blockHop)") }
             if windowHop > frames { throw ValidationError("--window-hop must be at most --frames (\(frames)) so no frame is skipped, got \(windowHop)") }
@@ -99,9 +105,15 @@ struct DatasetCommand: ParsableCommand {
             let baseline = ResourceUsage.peakResidentBytes
             let schedule = Schedule(blockSize: blockSize, blockHop: blockHop)
             let blocks = schedule.blocks(songCount: songs.count)
+            // The batch holds what a batch of these blocks can hold, checked against the memory first.
+            let songWindows = try songs.map { windowStarts(frames: try cache.features($0).frames, length: frames, hop: windowHop).count }
+            let largest = max(Block.largestBatch(windows: blocks.map { $0.reduce(0) { $0 + songWindows[$1] } }, batchSize: batchSize), 1)
+            try MachineMemory.require(Batch.bytes(capacity: largest, length: frames, bins: cache.settings.bins),
+                                      for: "--batch-size \(batchSize): batches of up to \(largest) windows of \(frames) × \(cache.settings.bins)",
+                                      advice: "lower --batch-size or --frames")
             let stream = BlockStream(cache: cache, songs: songs, blocks: blocks, windowLength: frames, windowHop: windowHop)
             var rng = SeededGenerator(seed: 1)
-            var batch = Batch(capacity: batchSize, length: frames, bins: cache.settings.bins)
+            var batch = Batch(capacity: largest, length: frames, bins: cache.settings.bins)
             var batches = 0, windows = 0
             var checksum: Float = 0
             let start = Date()

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Configuration
 import Foundation
+import Inference
 import Network
 import Support
 
@@ -24,11 +26,13 @@ struct Export: ParsableCommand {
         if isSameFile(source, target) {
             throw CNNSepError("\(out): --out is the checkpoint being exported, which it would replace; write to another file")
         }
-        let full = try Checkpoint.load(source)
-        guard full.configJSON != nil else {
+        guard try Checkpoint.configJSON(of: source) != nil else {
             throw CNNSepError("\(checkpoint): holds no config (a Keras weights file?); export needs a cnnsep checkpoint")
         }
-        try full.weightsOnly.save(to: target)
+        // Loaded as predict and info load it (its config parsed, every layer present, of its shape and
+        // finite), so that what is shipped is a model they take.
+        let model = try TrainedModel.load(source, fallback: Config())
+        try model.checkpoint.weightsOnly.save(to: target)
         let bytes = (try? FileManager.default.attributesOfItem(atPath: target.path)[.size] as? Int) ?? 0
         print(String(format: "wrote %@ (%.2f MB: weights and config, no training state)", out, Double(bytes) / 1e6))
     }

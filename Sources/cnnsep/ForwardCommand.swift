@@ -1,4 +1,5 @@
 import ArgumentParser
+import Configuration
 import Foundation
 import Inference
 import Support
@@ -15,7 +16,7 @@ struct BatchOptions: ParsableArguments {
     @Option(help: "HDF5 file to write.")
     var output: String
 
-    @Option(help: "Config for the loss and optimizer settings (path or name under Configs/). Default: dsd100.")
+    @Option(help: "Config for the loss and optimizer settings (path or name under Configs/). Default: dsd100's, built in.")
     var config: String?
 
     /// --output, refused when it is the --checkpoint or the --input: writing it would replace what
@@ -30,7 +31,8 @@ struct BatchOptions: ParsableArguments {
 
     /// The model restored from the checkpoint, with the loss and optimizer settings of --config.
     func loadStep() throws -> TrainingStep {
-        let settings = try loadConfig(config)
+        // dsd100's settings are the built-in defaults: no Configs/ folder needed (as for info).
+        let settings = try config.map(loadConfig) ?? Config()
         let model = try TrainedModel.load(URL(fileURLWithPath: checkpoint), fallback: settings)
         var c = settings
         c.model = model.config.model
@@ -48,7 +50,7 @@ struct Forward: ParsableCommand {
     func run() throws {
         let output = try options.outputURL()
         let step = try options.loadStep()
-        let batch = try BatchFile.read(URL(fileURLWithPath: options.input), shape: step.config.model)
+        let batch = try BatchFile.read(URL(fileURLWithPath: options.input), shape: step.config.model, for: .forward)
         try step.writeForward(batch, to: output)
         print("wrote \(options.output)")
     }

@@ -21,8 +21,14 @@ struct MPICheck: ParsableCommand {
     @Flag(help: "Allreduce steps until Ctrl-C/SIGTERM reaches any rank, then stop all ranks at the same step.")
     var untilInterrupted = false
 
+    /// The timed buffers' count goes to cblas_saxpy as an Int32; a million repetitions take hours.
+    func validate() throws {
+        guard (1...Int(Int32.max)).contains(count) else { throw ValidationError("--count must be from 1 to \(Int32.max) Floats, got \(count)") }
+        guard (1...1_000_000).contains(repetitions) else { throw ValidationError("--repetitions must be from 1 to 1000000, got \(repetitions)") }
+    }
+
     func run() throws {
-        guard count > 0, repetitions > 0 else { throw CNNSepError("mpi-check: --count and --repetitions must be positive") }
+        try MachineMemory.require(Double(2 * count * MemoryLayout<Float>.size), for: "--count \(count): the buffers of the allreduce", advice: "time a smaller one")
         if untilInterrupted { Interrupt.install() }  // before any rank announces itself to a test that signals it
         let cluster = Cluster.join()
         let launch = Launcher.detect(in: ProcessInfo.processInfo.environment).map { "launched with \($0.rawValue)" }

@@ -30,8 +30,11 @@ struct PictureOptions: ParsableArguments {
         }
     }
 
-    func output(default name: String) -> URL {
-        URL(fileURLWithPath: out ?? name)
+    /// Writes `figure` to --out (or `name` in the current folder) and says where.
+    func write(_ figure: Figure, default name: String) throws {
+        let url = URL(fileURLWithPath: out ?? name)
+        try figure.writePNG(to: url)
+        print("wrote \(url.path)")
     }
 }
 
@@ -86,17 +89,14 @@ struct PlotSpectrogram: ParsableCommand {
             progress.advance(detail: name)
         }
         progress.finish()
-        let top = Double(grams.map { $0.gram.maxDB }.max() ?? 0)
-        let hi = top.isFinite ? (top / 10).rounded(.up) * 10 : 0
-        let panels = grams.map { Panel.heatmap($0.gram.heatmap(title: $0.name, range: (hi - 80)...hi)) }
+        let range = Spectrogram.displayRange(loudest: grams.map { $0.gram.maxDB }.max() ?? 0)
+        let panels = grams.map { Panel.heatmap($0.gram.heatmap(title: $0.name, range: range)) }
         let first = grams[0].gram
         let figure = Figure(width: picture.width, height: picture.height,
                             title: "\(SongFiles.displayName(input)): spectrogram\(grams.count > 1 ? "s" : "") "
                                 + "(\(first.stretchDescription))",
                             panels: panels, sharedXAxis: true)
-        let out = picture.output(default: "\(songName(of: input))-spectrogram.png")
-        try figure.writePNG(to: out)
-        print("wrote \(out.path)")
+        try picture.write(figure, default: "\(songName(of: input))-spectrogram.png")
     }
 }
 
@@ -135,20 +135,20 @@ struct PlotMasks: ParsableCommand {
         let magnitudes = stft.analyze(audio.samples, frames: frames).magnitude()
         let masks = try separator.masks(magnitudes: magnitudes, frames: frames.count)
 
-        let gram = Spectrogram(audio, stft: stft, maxColumns: max(frames.count, 1))
-        let hi = gram.maxDB.isFinite ? Double((gram.maxDB / 10).rounded(.up) * 10) : 0
-        var panels = [Panel.heatmap(gram.heatmap(title: "mixture", range: (hi - 80)...hi))]
+        // Long stretches are pooled to about two columns per pixel (a mask image wider than cairo's
+        // 32767 pixels, from about 190 s on, crashed).
+        let gram = Spectrogram(audio, stft: stft, maxColumns: 2 * picture.width)
+        var panels = [Panel.heatmap(gram.heatmap(title: "mixture", range: Spectrogram.displayRange(loudest: gram.maxDB)))]
         for (name, mask) in zip(Stem.names, masks) {
-            panels.append(.heatmap(Spectrogram.heatmap(title: "\(name) mask", values: mask, columns: frames.count, bins: stft.bins,
+            let pooled = Spectrogram.meanPooled(mask, frames: frames.count, bins: stft.bins, pool: gram.pool)
+            panels.append(.heatmap(Spectrogram.heatmap(title: "\(name) mask", values: pooled, columns: gram.columns, bins: stft.bins,
                                                        sampleRate: gram.sampleRate, timeRange: gram.timeRange, valueRange: 0...1,
                                                        colormap: .viridis, colorBarLabel: "mask")))
         }
         let figure = Figure(width: picture.width, height: picture.height,
                             title: "\(SongFiles.displayName(url)): soft masks (\(gram.stretchDescription))",
                             panels: panels, sharedXAxis: true)
-        let out = picture.output(default: "\(songName(of: url))-masks.png")
-        try figure.writePNG(to: out)
-        print("wrote \(out.path)")
+        try picture.write(figure, default: "\(songName(of: url))-masks.png")
     }
 }
 
@@ -173,14 +173,13 @@ struct PlotTraining: ParsableCommand {
     func run() throws {
         let run = URL(fileURLWithPath: runDir)
         let log = run.appendingPathComponent("log.jsonl")
-        let rows = try JSONLines.read(log, required: ["repetition", "block", "global_epoch", "loss"])
+        let counters = ["repetition", "block", "global_epoch"]
+        let rows = try JSONLines.read(log, required: counters + ["loss"], counts: counters + ["epoch", "step"])
         let chart = TrainingChart(rows: rows)
         let figure = Figure(width: picture.width, height: picture.height,
                             title: "\(run.standardizedFileURL.lastPathComponent): training (\(chart.summary))",
                             panels: [.lines(chart.chart)])
-        let out = picture.output(default: "\(run.standardizedFileURL.lastPathComponent)-training.png")
-        try figure.writePNG(to: out)
-        print("wrote \(out.path)")
+        try picture.write(figure, default: "\(run.standardizedFileURL.lastPathComponent)-training.png")
     }
 }
 
@@ -202,8 +201,8 @@ struct TrainingChart {
             series.append(Series("validation loss", x: validated.map { $0["global_epoch"]! }, y: validated.map { $0["val_loss"]! }))
         }
         // A new repetition also starts a new block: one bold line there, not both.
-        let repetitions = Marker.boundaries(x: epochs, groups: rows.map { $0["repetition"]! }, style: .bold) { "rep \(Int($0))" }
-        let blocks = Marker.boundaries(x: epochs, groups: rows.map { $0["block"]! }, style: .thin) { "block \(Int($0))" }
+        let repetitions = Marker.boundaries(x: epochs, groups: rows.map { $0["repetition"]! }, style: .bold) { "rep " + Ticks.compact($0) }
+        let blocks = Marker.boundaries(x: epochs, groups: rows.map { $0["block"]! }, style: .thin) { "block " + Ticks.compact($0) }
         let markers = repetitions + blocks.filter { b in !repetitions.contains { $0.x == b.x } }
         let values = (loss + validated.map { $0["val_loss"]! }).filter { $0.isFinite }
         let positive = values.allSatisfy { $0 > 0 }

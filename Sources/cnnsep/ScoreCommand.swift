@@ -32,6 +32,11 @@ struct Score: ParsableCommand {
     }
 
     func run() throws {
+        // Checked first: scoring a long song takes a while, and its table is no use if this fails.
+        var isFolder: ObjCBool = false
+        if let json, FileManager.default.fileExists(atPath: json, isDirectory: &isFolder), isFolder.boolValue {
+            throw CNNSepError("\(json): --json is a folder; give the path of a file to write")
+        }
         let start = Date()
         let scores = try StemScores(references: URL(fileURLWithPath: referenceDir),
                                     estimates: URL(fileURLWithPath: estimateDir), framewise: framewise)

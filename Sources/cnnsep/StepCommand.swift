@@ -21,13 +21,20 @@ struct Step: ParsableCommand {
     func run() throws {
         let output = try options.outputURL()
         let step = try options.loadStep()
-        let batch = try BatchFile.read(URL(fileURLWithPath: options.input), shape: step.config.model)
+        let batch = try BatchFile.read(URL(fileURLWithPath: options.input), shape: step.config.model, for: .steps(step.network))
         guard let targets = batch.targets else {
             throw CNNSepError("\(options.input): has no /target_<source> datasets; a step needs all four targets")
         }
         for k in 0..<steps {
             let loss = step.step(mixture: batch.mixture, targets: targets)
             print("step \(k + 1): loss \(loss)")
+            // Weights after a non-finite loss are NaN: a checkpoint of them could not be loaded again.
+            guard loss.isFinite else {
+                throw CNNSepError("\(options.output): not written: the loss of step \(k + 1) is \(loss) (the magnitudes overflow float32 in the loss)")
+            }
+        }
+        if let p = step.network.parameters.first(where: { $0.data.contains { !$0.isFinite } }) {
+            throw CNNSepError("\(options.output): not written: the steps made weights of shape \(p.shape) non-finite")
         }
         var checkpoint = Checkpoint(layers: step.network.weights(), optimizer: step.optimizer.slots(for: step.network))
         checkpoint.configJSON = step.config.json()

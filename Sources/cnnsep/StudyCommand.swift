@@ -53,7 +53,7 @@ struct Study: ParsableCommand {
     func validate() throws {
         _ = try parsedSeeds()
         if let songs, songs < 1 { throw ValidationError("--songs must be at least 1, got \(songs)") }
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        try Train.validateEpochs(epochs)
     }
 
     func run() throws {

@@ -37,8 +37,14 @@ struct Synth: ParsableCommand {
     @Option(help: "Seed: every song's music follows from it.")
     var seed: UInt64 = 1
 
+    /// Songs a demo dataset may have: ten thousand of 20 s fill about 170 GB.
+    static let maxSongs = 10_000
+
     func validate() throws {
-        guard dev >= 0, test >= 0, dev + test > 0 else { throw ValidationError("--dev and --test must be ≥ 0 and not both 0") }
+        // Each bounded before the sum, so the sum cannot overflow.
+        guard (0...Self.maxSongs).contains(dev), (0...Self.maxSongs).contains(test), (1...Self.maxSongs).contains(dev + test) else {
+            throw ValidationError("--dev and --test must be ≥ 0, not both 0, and at most \(Self.maxSongs) songs together (DSD100 has 100), got \(dev) and \(test)")
+        }
         guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be in (0, 3600], got \(seconds)") }
     }
 

@@ -29,8 +29,18 @@ struct Train: ParsableCommand {
     @Flag(help: "Start fresh, ignoring (and replacing) the run folder's checkpoint and log.")
     var restart = false
 
+    /// The range of schedule.epochs_per_block, which --epochs overrides (the config's own limit).
+    static let epochRange = 1...1_000_000
+
     func validate() throws {
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        try Self.validateEpochs(epochs)
+    }
+
+    /// --epochs of train and study: Int.max epochs overflowed the run's batch count (a crash).
+    static func validateEpochs(_ epochs: Int?) throws {
+        if let epochs, !epochRange.contains(epochs) {
+            throw ValidationError("--epochs must be from \(epochRange.lowerBound) to \(epochRange.upperBound) (as schedule.epochs_per_block), got \(epochs)")
+        }
     }
 
     func run() throws {

@@ -10,11 +10,7 @@ import Data
     @Test func nonFiniteOrNonPositiveWindowsAreRefusedAndHugeOnesScoreTheWholeSong() throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        var synth = SynthSettings()
-        synth.devSongs = 0; synth.testSongs = 1; synth.seconds = 0.5; synth.seed = 4
-        _ = try DemoSynth.write(to: folder, settings: synth, progress: false)
-        let song = try #require(try Dataset.open(folder).songs(split: "Test").first)
-        let stems = song.sources[0].deletingLastPathComponent().path
+        let stems = try demoTestSong(in: folder).sources[0].deletingLastPathComponent().path
 
         for bad in ["inf", "-inf", "nan", "0", "-1"] {
             for command in [["score", stems, stems], ["eval", "--config", "demo"]] {

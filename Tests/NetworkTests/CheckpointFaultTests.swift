@@ -29,6 +29,17 @@ private func stepInputs(in folder: URL) throws -> (weights: URL, batch: URL, con
     return (weights, batch, config)
 }
 
+/// Weights of the default model with its config stored, and that config as a file, in `folder`.
+private func defaultModelInputs(in folder: URL) throws -> (weights: URL, config: URL) {
+    var checkpoint = Checkpoint(layers: ChandnaNetwork(shape: Config().model, seed: 1).weights())
+    checkpoint.configJSON = Config().json()
+    let weights = folder.appendingPathComponent("w.h5")
+    try checkpoint.save(to: weights)
+    let config = folder.appendingPathComponent("default.json")
+    try Data(Config().json().utf8).write(to: config)
+    return (weights, config)
+}
+
 @Suite("CheckpointFaultTests")
 struct CheckpointFaultTests {
     @Test("a checkpoint save that runs out of space exits 1 with one line, keeps the old file and leaves no temporary")
@@ -103,12 +114,7 @@ struct DeclaredShapeTests {
     func hugeMixture() throws {
         let folder = try makeScratchFolder("declared")
         defer { try? FileManager.default.removeItem(at: folder) }
-        var checkpoint = Checkpoint(layers: ChandnaNetwork(shape: Config().model, seed: 1).weights())
-        checkpoint.configJSON = Config().json()
-        let weights = folder.appendingPathComponent("w.h5")
-        try checkpoint.save(to: weights)
-        let config = folder.appendingPathComponent("default.json")
-        try Data(Config().json().utf8).write(to: config)
+        let (weights, config) = try defaultModelInputs(in: folder)
         let result = try runCNNSep(["forward", "--config", config.path, "--checkpoint", weights.path, "--input", fixtures.appendingPathComponent("huge-mixture.h5").path,
                                     "--output", folder.appendingPathComponent("out.h5").path], in: folder)
         expectOneLineError(result, containing: ["/mixture", "1000000000"])
@@ -143,5 +149,111 @@ struct NonFiniteWeightTests {
         slots["global_dense/bias"]!.squaredUpdate.data[0] = .infinity
         let slotMessage = errorMessage { try optimizer.load(slots, for: source, source: "w.h5") }
         #expect(slotMessage?.contains("'global_dense/bias'") == true && slotMessage?.contains("non-finite") == true, "\(slotMessage ?? "no error")")
+    }
+}
+
+extension NonFiniteWeightTests {
+    /// Adadelta's accumulators are running means of squares: a negative one (a damaged or edited
+    /// checkpoint) made the first step's square root NaN, reported as "training diverged; lower
+    /// the learning rate", far from its cause.
+    @Test("negative optimizer state is refused naming the variable")
+    func negativeOptimizerState() throws {
+        let c = smallConfig()
+        let network = ChandnaNetwork(shape: c.model, seed: 5)
+        let optimizer = Adadelta(parameters: network.parameters, learningRate: 0.01, rho: 0.95, epsilon: 1)
+        for squaredUpdate in [false, true] {
+            var slots = optimizer.slots(for: network)
+            if squaredUpdate { slots["global_dense/kernel"]!.squaredUpdate.data[7] = -5 } else { slots["global_dense/kernel"]!.squaredGradient.data[7] = -5 }
+            let message = errorMessage { try optimizer.load(slots, for: network, source: "w.h5") }
+            #expect(message?.hasPrefix("w.h5: optimizer state E[\(squaredUpdate ? "Δ²" : "g²")] of 'global_dense/kernel'") == true
+                    && message?.contains("-5.0 at index 7") == true, "\(message ?? "no error")")
+        }
+    }
+}
+
+/// forward and step on batches they cannot honestly run: non-finite values, magnitudes that overflow
+/// float32 in the loss, more windows than the machine can hold with what is made of them. One line,
+/// exit 1, nothing written. Before, forward and step wrote NaN masks and a checkpoint of NaN weights
+/// (which cnnsep itself then refused to load), and a batch of 100,000 windows was killed by the
+/// kernel after two minutes and 21 GB.
+@Suite("BatchFileFaultTests")
+struct BatchFileFaultTests {
+    let fixtures = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
+
+    /// `stepInputs`'s batch with its /mixture replaced by `mixture` (2 windows of the reduced model).
+    func inputs(_ folder: URL, mixture: (Int) -> [Float]) throws -> (weights: URL, batch: URL, config: URL) {
+        let (weights, batch, config) = try stepInputs(in: folder)
+        let c = smallConfig()
+        let shape = [2, c.model.frames, c.model.bins]
+        let file = try HDF5File.create(batch)
+        try file.write(mixture(shape.reduce(1, *)), shape: shape, at: "/mixture")
+        for (s, name) in Stem.names.enumerated() {
+            try file.write(noise(shape.reduce(1, *), seed: UInt64(2 + s)).map(abs), shape: shape, at: "/target_\(name)")
+        }
+        try file.finishWriting()
+        return (weights, batch, config)
+    }
+
+    func run(_ command: String, _ files: (weights: URL, batch: URL, config: URL), in folder: URL) throws -> (ChildResult, URL) {
+        let output = folder.appendingPathComponent("\(command)-out.h5")
+        let result = try runCNNSep([command, "--checkpoint", files.weights.path, "--input", files.batch.path, "--output", output.path,
+                                    "--config", files.config.path], in: folder)
+        return (result, output)
+    }
+
+    @Test("a /mixture holding NaN or infinity is refused naming the dataset and index", arguments: [Float.nan, .infinity])
+    func nonFiniteInput(value: Float) throws {
+        let folder = try makeScratchFolder("nonfinite")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let files = try inputs(folder) { n in (0..<n).map { $0 == 7 ? value : 0.5 } }
+        for command in ["forward", "step"] {
+            let (result, output) = try run(command, files, in: folder)
+            #expect(!result.crashed && result.status == 1 && result.errorLines.count == 1, "\(command): \(result)")
+            #expect(result.standardError.contains("/mixture value 7 is \(value)"), "\(command): \(result)")
+            #expect(!FileManager.default.fileExists(atPath: output.path), "\(command)")
+        }
+    }
+
+    @Test("magnitudes whose loss overflows float32 write nothing")
+    func overflowingLoss() throws {
+        let folder = try makeScratchFolder("overflow")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let files = try inputs(folder) { n in [Float](repeating: 1e30, count: n) }
+        for command in ["forward", "step"] {
+            let (result, output) = try run(command, files, in: folder)
+            #expect(!result.crashed && result.status == 1, "\(command): \(result)")
+            #expect(result.errorLines.last?.contains("not written") == true && result.errorLines.last?.contains("overflow") == true, "\(command): \(result)")
+            #expect(!FileManager.default.fileExists(atPath: output.path), "\(command)")
+        }
+    }
+
+    /// Without --config, forward and step looked for Configs/dsd100.json in the current folder and
+    /// failed anywhere else; its settings are the built-in defaults.
+    @Test("forward and step without --config run outside the project folder")
+    func noConfigsFolderNeeded() throws {
+        let folder = try makeScratchFolder("noconfigs")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let files = try stepInputs(in: folder)
+        for command in ["forward", "step"] {
+            let output = folder.appendingPathComponent("\(command)-out.h5")
+            let result = try runCNNSep([command, "--checkpoint", files.weights.path, "--input", files.batch.path, "--output", output.path], in: folder)
+            #expect(!result.crashed && result.status == 0, "\(command): \(result)")
+            #expect(FileManager.default.fileExists(atPath: output.path), "\(command)")
+        }
+    }
+
+    @Test("a compressed /mixture of 200,000 windows is refused before it is read")
+    func batchLargerThanTheMachine() throws {
+        let folder = try makeScratchFolder("largebatch")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (weights, config) = try defaultModelInputs(in: folder)
+        for command in ["forward", "step"] {
+            let output = folder.appendingPathComponent("out.h5")
+            let result = try runCNNSep([command, "--config", config.path, "--checkpoint", weights.path,
+                                        "--input", fixtures.appendingPathComponent("compressed-mixture.h5").path, "--output", output.path], in: folder)
+            #expect(!result.crashed && result.status == 1 && result.errorLines.count == 1, "\(command): \(result)")
+            #expect(result.standardError.contains("/mixture") && result.standardError.contains("of memory"), "\(command): \(result)")
+            #expect(!FileManager.default.fileExists(atPath: output.path))
+        }
     }
 }

@@ -42,7 +42,14 @@ struct PlotLogTests {
 
         let noLoss = try write("{\"global_epoch\": 1, \"loss\": \"high\"}\n")
         let e4 = #expect(throws: CNNSepError.self) { try JSONLines.read(noLoss, required: ["global_epoch", "loss"]) }
-        #expect(e4?.message.contains("log.jsonl:1: missing key 'loss'") == true)
+        #expect(e4?.message.contains("log.jsonl:1: key 'loss' is not a number") == true)
+        // A number beyond a Double's range is not "missing" either.
+        let huge = try write("{\"global_epoch\": 1, \"loss\": 1e400}\n")
+        let e5 = #expect(throws: CNNSepError.self) { try JSONLines.read(huge, required: ["global_epoch", "loss"]) }
+        #expect(e5?.message.contains("log.jsonl:1: key 'loss' is not a number") == true)
+        let absent = try write("{\"global_epoch\": 1}\n")
+        let e6 = #expect(throws: CNNSepError.self) { try JSONLines.read(absent, required: ["global_epoch", "loss"]) }
+        #expect(e6?.message.contains("log.jsonl:1: missing key 'loss'") == true)
 
         let array = try write("[1, 2]\n")
         #expect(throws: CNNSepError.self) { try JSONLines.read(array, required: []) }

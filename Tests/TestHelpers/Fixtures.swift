@@ -71,3 +71,11 @@ public func noise(_ count: Int, seed: UInt64) -> [Float] {
     return (0..<count).map { _ in rng.nextFloat() * 2 - 1 }
 }
 
+
+/// One demo song of `seconds` in the Test split of a dataset written to `folder` (its stems are
+/// `song.sources`, all in one folder).
+public func demoTestSong(in folder: URL, seconds: Double = 0.5, seed: UInt64 = 4) throws -> Song {
+    var synth = SynthSettings()
+    synth.devSongs = 0; synth.testSongs = 1; synth.seconds = seconds; synth.seed = seed
+    return try DemoSynth.write(to: folder, settings: synth, progress: false)[0]
+}

@@ -32,3 +32,16 @@ extension BadInputTests {
         #expect(result.errorLines.count == 1 && result.standardError.contains("parameters"), "\(result)")
     }
 }
+
+extension BadInputTests {
+    /// `mpi-check`'s buffer and repetition counts: a count of 10^11 Floats aborted allocating 400 GB,
+    /// one past Int32 trapped in the saxpy baseline's count, and 10^12 repetitions never ended.
+    @Test(arguments: [["--count", "100000000000"], ["--count", "2147483648"], ["--repetitions", "1000000000000"]])
+    func mpiCheckCountsBeyondTheirRangeAreRefusedNamingTheOption(options: [String]) throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try runCNNSep(["mpi-check"] + options, in: folder)
+        #expect(!result.crashed && result.status != 0, "\(result)")
+        #expect(result.errorLines.first?.contains(options[0]) == true, "\(result)")
+    }
+}

@@ -46,3 +46,22 @@ import Training
         #expect(try Checkpoint.load(folder.appendingPathComponent("latest.h5")) == full)
     }
 }
+
+extension ExportTests {
+    /// A checkpoint that is not a whole model of its own config (a layer missing, a config that does
+    /// not parse) was exported as it was: a "model to ship" that predict and info then refused.
+    /// Export checks it as they load it, and writes nothing.
+    @Test(arguments: ["missing layer", "broken config"])
+    func aCheckpointThatIsNotAWholeModelIsNotExported(damage: String) throws {
+        let c = smallConfig()
+        var checkpoint = Checkpoint(layers: ChandnaNetwork(shape: c.model, seed: 93).weights(), configJSON: c.json())
+        if damage == "missing layer" { checkpoint.layers.removeAll { $0.name == "global_dense" } } else { checkpoint.configJSON = "{not json" }
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try checkpoint.save(to: folder.appendingPathComponent("latest.h5"))
+        let result = try runCNNSep(["export", "latest.h5", "--out", "model.h5"], in: folder)
+        #expect(!result.crashed && result.status == 1 && result.errorLines.count == 1, "\(result)")
+        #expect(result.standardError.contains("latest.h5"), "\(result)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.h5").path))
+    }
+}

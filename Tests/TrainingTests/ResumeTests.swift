@@ -129,3 +129,20 @@ import Data
         try expectRefused(unlisted, naming: "block 2", run: run2, stopped: old)
     }
 }
+
+extension ResumeTests {
+    /// A position in a block the schedule does not have, in an epoch past the epochs per block (a
+    /// damaged or hand-edited checkpoint): the block was taken as finished and the run went on with
+    /// the next repetition, silently skipping the rest of this one. It is refused naming the block.
+    @Test func aPositionInABlockTheScheduleDoesNotHaveIsRefusedEvenPastItsEpochs() throws {
+        let (folder, c) = try quickTrainingSetup()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let stopped = try stoppedInBlock2(c, in: folder)
+        var checkpoint = try Checkpoint.load(stopped.appendingPathComponent("latest.h5"))
+        checkpoint.position?.block = 9
+        checkpoint.position?.epoch = 5
+        try checkpoint.save(to: stopped.appendingPathComponent("latest.h5"))
+        let (result, run) = try resume(stopped, with: c, in: folder)
+        try expectRefused(result, naming: "block 10", run: run, stopped: stopped)
+    }
+}
