@@ -95,6 +95,11 @@ public final class AudioFileReader {
             throw CNNSepError("\(path): no such file")
         }
         guard !isDirectory.boolValue else { throw CNNSepError("\(path): is a folder, not an audio file") }
+        // Opening a FIFO (or a device) blocks until a writer appears: refuse anything but a regular file.
+        var status = stat()
+        if stat(path, &status) == 0, status.st_mode & S_IFMT != S_IFREG {
+            throw CNNSepError("\(path): not a regular file (a FIFO, socket or device), expected an audio file")
+        }
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw CNNSepError("\(path): not readable (permission denied)")
         }

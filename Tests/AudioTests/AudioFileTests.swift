@@ -261,6 +261,27 @@ func folderEntries(_ folder: URL) -> [String] {
         }
     }
 
+    /// Opening a FIFO blocks until something writes to it: `dataset check`, `cache`, `score` and
+    /// `plot` hung forever on a `bass.wav` made with mkfifo. A writer thread opens and closes the FIFO
+    /// after a while, so that code which does open it fails this test instead of hanging the run.
+    @Test func aFIFONamedLikeASongIsRefusedWithoutOpeningIt() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fifo = folder.appendingPathComponent("bass.wav")
+        try #require(mkfifo(fifo.path, 0o600) == 0)
+        let unblock = Thread {
+            usleep(3_000_000)
+            let fd = open(fifo.path, O_WRONLY | O_NONBLOCK)
+            if fd >= 0 { close(fd) }
+        }
+        unblock.start()
+        let started = Date()
+        let expected = CNNSepError("\(fifo.path): not a regular file (a FIFO, socket or device), expected an audio file")
+        #expect(throws: expected) { _ = try AudioFile.info(fifo) }
+        #expect(throws: expected) { _ = try AudioFile.read(fifo) }
+        #expect(Date().timeIntervalSince(started) < 2, "refused at once, without waiting for a writer")
+    }
+
     @Test(arguments: ["a.wav", "a.flac", "a.aiff", "a.ogg", "a.mp3"])
     func truncatedFilesAreReported(name: String) throws {
         let folder = try makeTemporaryFolder()
