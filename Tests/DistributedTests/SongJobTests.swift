@@ -130,6 +130,33 @@ struct SongJobTests {
         #expect(Self.files(folder.appendingPathComponent("out")).count == 32)
     }
 
+    /// SIGUSR1 to every rank, as `kill -USR1 <mpirun>` does at once (and mpirun's SIGTERM a second
+    /// after a Ctrl-C): every rank abandons the song it is on, and the job ends with 130, leaving
+    /// whole songs only and no temporaries. (The ranks are signalled directly: an mpirun started by
+    /// the test runner inherits its blocked signals and would not pass SIGUSR1 on.)
+    @Test func sigusr1ToEveryRankStopsThemAll() throws {
+        let folder = try Self.setUp(lengths: (0..<8).map { ("s\($0)", 1.0) })
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var signalled = false
+        let job = try Self.predict(folder, ranks: 2, out: "out", timeout: 120) { stdout, mpirun in
+            guard stdout.contains(" s of audio in "), let rank0 = MPIJob.rankProcess(0, of: mpirun),
+                  let rank1 = MPIJob.rankProcess(1, of: mpirun) else { return false }
+            kill(rank0, SIGUSR1)
+            kill(rank1, SIGUSR1)
+            signalled = true
+            return true
+        }
+        #expect(signalled)
+        #expect(job.status == 130, "\(job.stderr)")
+        let done = job.lines.filter { $0.contains(" s of audio in ") }.count
+        // One count, from rank 0, of the songs every rank did.
+        #expect(job.stderr.components(separatedBy: "interrupted:").count == 2 && job.stderr.contains("interrupted: \(done) of 8 songs done"), "\(job.stderr)")
+        #expect(job.lines.allSatisfy { $0.hasPrefix("rank 0: s") || $0.hasPrefix("rank 1: s") }, "\(job.stdout)")
+        #expect(Self.errors(job).isEmpty, "\(job.stderr)")
+        let written = Self.files(folder.appendingPathComponent("out"))
+        #expect(written.count == 4 * done && done < 6, "\(done) songs reported: \(written)")
+    }
+
     /// What every rank checks before any work is refused with one line: rank 0's when all ranks
     /// meet the problem (two songs on one path), the lowest failing rank's when only some do
     /// (mpirun's two-program form gives rank 1 a folder that is not there), and rank 0's naming the
