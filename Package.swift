@@ -71,6 +71,6 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["TestHelpers", "Inference", "Configuration", "Network", "Audio", "Autodiff", "Support"]),
         .testTarget(name: "EvaluationTests", dependencies: ["TestHelpers", "Evaluation", "Inference", "Configuration", "Network", "Data", "Audio", "Support"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot", "Support", "Audio", "TestHelpers"]),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "CMPI", "Network"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "CMPI", "Network", "TestHelpers", "Audio", "Configuration", "Data", "Support"]),
     ]
 )

@@ -57,7 +57,8 @@ extension Separator {
     /// the plan's order; `report` hears of each song as it finishes (from one thread at a time).
     ///
     /// Each job has its own network engine (the weights are shared, read-only); a job's separation
-    /// runs on max(1, min(2, cores ÷ jobs)) threads, which changes no result. On Ctrl-C (and after
+    /// runs on max(1, min(2, cores ÷ jobs)) threads (the cores this process may run on: one per rank
+    /// when mpirun binds ranks to cores), which changes no result. On Ctrl-C (and after
     /// an error) no new song starts; on Ctrl-C the songs in progress are abandoned within a segment,
     /// leaving none of their files, and fewer outcomes than songs come back. An error is thrown
     /// once the songs in progress have finished; the first in the plan's order wins.
@@ -68,7 +69,7 @@ extension Separator {
         if jobs == 1 {
             run.work(self)
         } else {
-            let cores = ProcessInfo.processInfo.activeProcessorCount
+            let cores = ResourceUsage.availableCores
             let group = DispatchGroup()
             for j in 0..<jobs {
                 let separator = j == 0 ? self : Separator(network: network, config: config)

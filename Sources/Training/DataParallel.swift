@@ -111,15 +111,10 @@ public final class DataParallel {
         }
     }
 
-    /// Throws `problem("rank 2 differs")` (naming every rank whose `value` is not rank 0's) from
-    /// rank 0, the others waiting for its abort, unless all ranks passed the same value.
+    /// Throws `problem("rank 2 differs")` from rank 0, the others waiting for its abort, unless all
+    /// ranks passed the same value (`Communicator.requireAgreement`).
     private func requireAgreement(on value: UInt64, _ problem: (String) -> String) throws {
-        guard ranks.size > 1, !ranks.ranksAgree(on: value) else { return }
-        let bytes = withUnsafeBytes(of: value.littleEndian) { Array($0) }
-        let all = ranks.gather(bytes)?.map { $0.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) } }
-        let differing = all.map { values in values.indices.filter { values[$0] != values[0] } } ?? []
-        let names = differing.map(String.init).joined(separator: ", ")
-        try failTogether(CNNSepError(problem(differing.count == 1 ? "rank \(names) differs" : "ranks \(names) differ")))
+        try ranks.requireAgreement(on: value, problem)
     }
 
     /// FNV-1a over every weight and both Adadelta accumulators, in parameter order.
@@ -133,9 +128,7 @@ public final class DataParallel {
     /// For an error every rank meets at the same point: rank 0 throws it (its line ends the job, see
     /// `Cluster.abortIfJoined`) and the other ranks wait for that instead of printing it too.
     func failTogether(_ error: CNNSepError) throws -> Never {
-        if isRoot { throw error }
-        ranks.barrier()  // rank 0 never arrives: its abort ends this process
-        throw error
+        try ranks.failTogether(error)
     }
 
     /// Rank 0's weights, optimizer state, generator and position on every rank (rank 0 has set them

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Audio
 import Configuration
 import Data
+import Distributed
 import Evaluation
 import Foundation
 import Inference
@@ -22,6 +24,10 @@ struct Eval: ParsableCommand {
         test split) and the run's name come from --config when given, else from the checkpoint's stored \
         config; --dataset overrides the root either way. Without --checkpoint, the checkpoint is the \
         newest of --config's run (default dsd100).
+
+        Under mpirun/srun (mpirun -q -np N cnnsep eval ...) the songs are shared out over the N processes \
+        (ranks), longest first to the rank with the least audio so far; each rank writes its songs' JSON \
+        files, and rank 0 writes scores.csv and --json and prints the summary, the same as one process.
         """)
 
     @Option(help: "Config (path or name under Configs/): the dataset and, without --checkpoint, the run (default dsd100). With --checkpoint, overrides the checkpoint's stored config for the dataset.")
@@ -57,11 +63,49 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
+        // Under mpirun/srun each rank scores its share of the songs and rank 0 summarises them all.
+        let ranks = Cluster.join()
+        Interrupt.install()
+        // Every rank reads the model and lists the songs; a refusal is one line, from rank 0.
+        let (separator, weights, folder, split, list, seconds) = try ranks.together { try prepare() }
+        let shard = try SongShard(ranks: ranks, seconds: seconds, fingerprint: zip(list, seconds).map { "\($0.mixture.path) \($1)" })
+        let evaluator = Evaluator(separator: separator, framewise: framewise)
+        let progress = Support.Progress(ranks.size > 1 ? "eval rank \(ranks.rank)" : "eval", total: shard.mine.count, interval: 5)
+        var mine: [(index: Int, scores: [SongScores])] = []
+        for index in shard.mine {
+            if Interrupt.requested { break }
+            let song = list[index]
+            let scores = try evaluator.evaluate(song, oracle: oracle)
+            try AtomicFile.write(try SongScores.encoder.encode(scores), to: folder.appendingPathComponent("\(song.name).json"))
+            mine.append((index, scores))
+            let model = scores[0].scores
+            progress.advance(detail: "\(song.name): SDR " + Stem.names.map { name in
+                model[name].map { String(format: "%@ %.2f", name, $0.sdr) } ?? "\(name) left out" }.joined(separator: ", "))
+        }
+        if ranks.anyRequested(mine.count < shard.mine.count) {
+            Cluster.finish()  // every rank stopped cleanly: nothing to abort
+            throw ExitCode(130)
+        }
+        progress.finish()
+        // Rank 0 puts every rank's songs back in the split's order: the summary one process prints.
+        guard let parts = ranks.gather(try ScoreTransfer.encode(mine)) else { return }
+        let all = try ScoreTransfer.decode(parts, count: list.count)
+        try AtomicFile.write(Data(ScoreSummary.csv(all).utf8), to: folder.appendingPathComponent("scores.csv"))
+        if let json { try AtomicFile.write(try SongScores.encoder.encode(EvaluationReport(all)), to: URL(fileURLWithPath: json)) }
+        print("\(list.count) songs of \(split), checkpoint \(weights.path)\(framewise.map { ", framewise \($0) s (median over frames)" } ?? "")")
+        print(ScoreSummary(all).text())
+        print("per-song scores: \(folder.path)/")
+    }
+
+    /// The model (as a separator), its file, the folder for the scores, the split, its songs and
+    /// their lengths in seconds.
+    func prepare() throws -> (Separator, URL, URL, String, [Song], [Double]) {
         // A checkpoint is self-sufficient: Configs/ is read only for --config or to find the run.
         let given = try config.map(loadConfig)
         let weights = try checkpoint.map { URL(fileURLWithPath: $0) } ?? TrainedModel.latest(for: given ?? loadConfig(nil))
         let model = try TrainedModel.load(weights, fallback: given ?? Config())
         let separator = Separator(network: model.network, config: model.config)
+        separator.threads = SongShard.threads
         var c = given ?? model.config
         if let dataset { c.datasetRoot = dataset }
         let split = self.split ?? c.testSplit
@@ -75,32 +119,10 @@ struct Eval: ParsableCommand {
         var list = try dataset.songs(split: split)
         if let songs { list = Array(list.prefix(songs)) }
         guard !list.isEmpty else { throw CNNSepError("\(c.datasetRoot): split '\(split)' has no songs") }
-        let folder = URL(fileURLWithPath: out ?? "Checkpoints/\(c.name)/eval/\(split)")
-        let evaluator = Evaluator(separator: separator, framewise: framewise)
-        let progress = Support.Progress("eval", total: list.count, interval: 5)
-        var all: [SongScores] = []
-        Interrupt.install()
-        for song in list {
-            if Interrupt.requested { throw ExitCode(130) }
-            let scores = try evaluator.evaluate(song, oracle: oracle)
-            try AtomicFile.write(try encoder.encode(scores), to: folder.appendingPathComponent("\(song.name).json"))
-            all += scores
-            let model = scores[0].scores
-            progress.advance(detail: "\(song.name): SDR " + Stem.names.map { name in
-                model[name].map { String(format: "%@ %.2f", name, $0.sdr) } ?? "\(name) left out" }.joined(separator: ", "))
+        let seconds = try list.map { song in
+            let info = try AudioFile.info(song.mixture)
+            return Double(info.frameCount) / Double(info.sampleRate)
         }
-        progress.finish()
-        try AtomicFile.write(Data(ScoreSummary.csv(all).utf8), to: folder.appendingPathComponent("scores.csv"))
-        if let json { try AtomicFile.write(try encoder.encode(EvaluationReport(all)), to: URL(fileURLWithPath: json)) }
-        print("\(list.count) songs of \(split), checkpoint \(weights.path)\(framewise.map { ", framewise \($0) s (median over frames)" } ?? "")")
-        print(ScoreSummary(all).text())
-        print("per-song scores: \(folder.path)/")
-    }
-
-    var encoder: JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return e
+        return (separator, weights, URL(fileURLWithPath: out ?? "Checkpoints/\(c.name)/eval/\(split)"), split, list, seconds)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Audio
 import Configuration
+import Distributed
 import Foundation
 import Inference
 import Support
@@ -24,6 +25,11 @@ struct Predict: ParsableCommand {
         in front, as many as it takes: album1/01 and album2/01), {trackext} (the input's extension), \
         {stem}, {ext} (the format's extension). Two files that would land on one path, or an output \
         that would replace an input, are refused before any work.
+
+        Under mpirun/srun (mpirun -q -np N cnnsep predict ...) the songs are shared out over the N \
+        processes (ranks), longest first to the rank with the least audio so far, so that the ranks \
+        finish together; each rank writes its own songs' files and prints their lines, prefixed \
+        "rank R:", and rank 0 ends with the totals. -j applies per rank.
         """)
 
     @Argument(help: "Songs (audio files) or folders holding them.")
@@ -65,7 +71,7 @@ struct Predict: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print nothing but warnings and errors (no progress, no line per song).")
     var quiet = false
 
-    @Option(name: .shortAndLong, help: "Songs separated at once; each uses max(1, min(2, cores ÷ jobs)) threads. Results are the same for any value.")
+    @Option(name: .shortAndLong, help: "Songs separated at once (per rank under mpirun); each uses max(1, min(2, cores ÷ jobs)) threads of the cores the process may use. Results are the same for any value.")
     var jobs: Int = 1
 
     func validate() throws {
@@ -92,6 +98,59 @@ struct Predict: ParsableCommand {
     }
 
     func run() throws {
+        // Under mpirun/srun each rank separates its share of the songs; a plain process does them all.
+        let ranks = Cluster.join()
+        Interrupt.install()
+        let started = Date()
+        // Every rank reads the model and plans every song; a refusal is one line, from rank 0.
+        let (separator, plan, options) = try ranks.together { try prepare(ranks: ranks) }
+        // Before any rank writes (the others wait for rank 0 in SongShard's agreement).
+        if ranks.isRoot { removeStaleTemporaries(plan) }
+        let shard = try SongShard(ranks: ranks, seconds: plan.map { song in
+            !options.force && song.isDone ? 0 : Double(song.frames.count) / Double(song.info.sampleRate)
+        }, fingerprint: plan.map { "\($0.input.path) \($0.frames) \($0.info.sampleRate) \($0.isDone)" })
+        let prefix = shard.prefix
+        let mine = shard.mine.map { plan[$0] }
+        let outcomes = try separator.predict(mine, options: options) { outcome in
+            switch outcome {
+            case .skipped(let song, let folder):
+                if !quiet { print("\(prefix)\(song): files exist in \(folder.relativePath), skipped (use --force to redo)") }
+            case .separated(let r):
+                if !quiet {
+                    print(prefix + String(format: "%@: %.1f s of audio in %.2f s (%.0f× real time) → %@", r.song, r.duration,
+                                          r.seconds, r.realTimeFactor, r.folder.relativePath))
+                }
+                if r.clippedSamples > 0 {
+                    note("warning: \(prefix)\(r.song): \(r.clippedSamples) samples beyond full scale were clipped; use --format float to keep them")
+                }
+            }
+            fflush(stdout)
+        }
+        // The job's totals on every rank: they all end alike, 0 or 130.
+        var totals = [0, 0, 0, Double(mine.count - outcomes.count)]
+        for outcome in outcomes {
+            switch outcome {
+            case .separated(let r): (totals[0], totals[2]) = (totals[0] + 1, totals[2] + r.duration)
+            case .skipped: totals[1] += 1
+            }
+        }
+        ranks.allreduce(&totals, .sum)
+        let done = Int(totals[0] + totals[1])
+        if totals[3] > 0 {
+            if ranks.isRoot { note("interrupted: \(done) of \(plan.count) songs done; the same command again does the rest") }
+            Cluster.finish()  // every rank stopped cleanly: nothing to abort
+            throw ExitCode(130)
+        }
+        if ranks.size > 1 && ranks.isRoot && !quiet {
+            let seconds = Date().timeIntervalSince(started)
+            print(String(format: "%d ranks: %d song%@ separated, %d skipped; %.1f s of audio in %.2f s (%.0f× real time)",
+                         ranks.size, Int(totals[0]), Int(totals[0]) == 1 ? "" : "s", Int(totals[1]), totals[2], seconds, totals[2] / seconds))
+        }
+    }
+
+    /// The model, the plan of every song (checked before any work) and the options; rank 0 names the
+    /// default model.
+    func prepare(ranks: any Communicator) throws -> (Separator, [SongPlan], PredictOptions) {
         let given = try config.map(loadConfig)
         let weights: URL
         if let checkpoint {
@@ -104,7 +163,7 @@ struct Predict: ParsableCommand {
                 throw CNNSepError(TrainedModel.noModelHint)
             }
             weights = found
-            if !quiet { note("model: " + (found.path.hasPrefix(here + "/") ? String(found.path.dropFirst(here.count + 1)) : found.path)) }
+            if ranks.isRoot && !quiet { note("model: " + (found.path.hasPrefix(here + "/") ? String(found.path.dropFirst(here.count + 1)) : found.path)) }
         }
         let inputs = try SongFinder.find(songs, output: URL(fileURLWithPath: out))
         guard !inputs.isEmpty else { throw CNNSepError("\(songs.joined(separator: ", ")): no audio files found") }
@@ -115,36 +174,22 @@ struct Predict: ParsableCommand {
         (options.start, options.duration) = (start, duration)
         options.force = force
         options.jobs = jobs
-        options.progress = !quiet
+        // Bars of several ranks (or jobs) would share one terminal line: there, each song's line is the progress.
+        options.progress = !quiet && ranks.size == 1
         let plan = try PredictPlan.make(inputs, options: options)
         // A model without a stored config (a Keras weights file) takes its settings from --config or the defaults.
         let separator = try Separator(checkpoint: weights, fallback: given ?? Config())
-        // Temporaries of ours that a killed predict left in the folders we are about to write into.
+        separator.threads = SongShard.threads
+        return (separator, plan, options)
+    }
+
+    /// Temporaries of ours that a killed predict left in the folders we are about to write into.
+    func removeStaleTemporaries(_ plan: [SongPlan]) {
         for folder in Set(plan.flatMap { $0.outputs.map { $0.url.deletingLastPathComponent().path } }).sorted() {
             let removed = AtomicFile.removeStaleTemporaries(in: URL(fileURLWithPath: folder))
             if !removed.isEmpty && !quiet {
                 note("removed \(removed.count) stale temporary file\(removed.count == 1 ? "" : "s") from \(folder)")
             }
-        }
-        Interrupt.install()
-        let outcomes = try separator.predict(plan, options: options) { outcome in
-            switch outcome {
-            case .skipped(let song, let folder):
-                if !quiet { print("\(song): files exist in \(folder.relativePath), skipped (use --force to redo)") }
-            case .separated(let r):
-                if !quiet {
-                    print(String(format: "%@: %.1f s of audio in %.2f s (%.0f× real time) → %@", r.song, r.duration,
-                                 r.seconds, r.realTimeFactor, r.folder.relativePath))
-                }
-                if r.clippedSamples > 0 {
-                    note("warning: \(r.song): \(r.clippedSamples) samples beyond full scale were clipped; use --format float to keep them")
-                }
-            }
-            fflush(stdout)
-        }
-        if outcomes.count < plan.count {
-            note("interrupted: \(outcomes.count) of \(plan.count) songs done; the same command again does the rest")
-            throw ExitCode(130)
         }
     }
 }
