@@ -20,7 +20,9 @@ public enum SongFinder {
                 throw CNNSepError("\(argument): no such file or folder")
             }
             if !isDirectory.boolValue { result.append(URL(fileURLWithPath: argument)); continue }
-            let found = (fm.enumerator(atPath: argument)?.allObjects as? [String] ?? [])
+            // The folder itself may be a symbolic link, which the enumerator would not enter.
+            let folder = URL(fileURLWithPath: argument).resolvingSymlinksInPath().path
+            let found = (fm.enumerator(atPath: folder)?.allObjects as? [String] ?? [])
                 .filter { path in
                     let url = URL(fileURLWithPath: path)
                     return audioExtensions.contains(url.pathExtension.lowercased())

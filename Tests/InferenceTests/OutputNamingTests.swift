@@ -116,6 +116,18 @@ import Testing
         #expect(try SongFinder.find([folder.path]).count == 2)
     }
 
+    /// A folder named through a symbolic link is searched like the folder itself (it gave "no audio
+    /// files found"); the songs keep the path as typed.
+    @Test func aFolderReachedThroughASymbolicLinkIsSearched() throws {
+        let root = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writeSong(root.appendingPathComponent("music/album/01.wav"), seconds: 0.01, seed: 3)
+        let link = root.appendingPathComponent("link")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: root.appendingPathComponent("music"))
+        #expect(try SongFinder.find([link.path]).map(\.path) == [link.appendingPathComponent("album/01.wav").path])
+        #expect(try SongFinder.find([link.path + "/"]).count == 1)
+    }
+
     /// The model found when none is named: Models/cnnsep.h5 here, then beside the executable or
     /// above it, then the dsd100 run's and the demo run's checkpoints.
     @Test func theDefaultModelIsLookedForInOrder() throws {
