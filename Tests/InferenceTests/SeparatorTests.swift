@@ -19,7 +19,7 @@ import Network
         }
         // Overlap 5: weights rise over 5 steps of 1/6, stay at 1, and fall again.
         let expected: [Float] = [1, 2, 3, 4, 5, 6, 7, 8].map { i in min(1, Float(i) / 6, Float(9 - i) / 6) }
-        #expect(zip((0..<8).map(s.crossfade), expected).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
+        #expect(zip((0..<8).map(s.crossfadeWeight), expected).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
     }
 
     @Test func stemsSumToTheMixture() throws {
