@@ -172,8 +172,8 @@ public struct STFT: Sendable {
                 let out = output + row * hop
                 // Samples below `fresh` were reached by the previous frame.
                 let fresh = !overwrite ? n : row == 0 ? 0 : max(n - hop, 0)
-                for j in 0..<fresh { out[j] += w[j] * signal[j] }
-                for j in fresh..<n { out[j] = w[j] * signal[j] }
+                windowedAdd(signal, window: w, into: out, count: fresh)
+                windowedStore(signal, window: w, into: out + fresh, from: fresh, count: n - fresh)
             }
         }
     }
@@ -239,86 +239,4 @@ public struct Spectrum: Equatable, Sendable {
         let slice = (range.lowerBound * bins)..<(range.upperBound * bins)
         return Spectrum(frames: range.count, bins: bins, real: Array(real[slice]), imag: Array(imag[slice]))
     }
-}
-
-/// Streaming inverse STFT: takes frames 0, 1, 2, … in order (any number per call) and hands back the
-/// samples that no later frame can change, in order, so a long song can be resynthesized piece by piece
-/// with memory for about one window. Concatenating everything `add` returns, then `finish()`, gives
-/// exactly `STFT.synthesize(allFrames, length:)` (which is this type run once).
-///
-/// After frames 0..<t have been added, samples `0 ..< min(length, t·H − P)` are final.
-public struct OverlapAddSynthesizer {
-    public let stft: STFT
-    /// Samples in the whole signal; samples past it are dropped.
-    public let length: Int
-    /// Frames added so far (the next frame's index).
-    public private(set) var framesAdded = 0
-    /// Samples handed back so far (the next sample's index).
-    public private(set) var samplesEmitted = 0
-
-    /// Padded-signal index of `pending[0]` (padded index = sample index + P).
-    private var bufferStart = 0
-    /// Overlap-added samples not yet handed back (normalised: final once all their frames are in).
-    private var pending: [Float] = []
-    private let workspace: STFTWorkspace
-
-    public init(stft: STFT, length: Int) {
-        precondition(length >= 0)
-        self.stft = stft
-        self.length = length
-        workspace = stft.makeWorkspace()
-    }
-
-    /// Adds the frames of `spectrum` (the next `spectrum.frames` frames) and returns the samples that
-    /// became final.
-    public mutating func add(_ spectrum: Spectrum) -> [Float] {
-        precondition(spectrum.bins == stft.bins, "OverlapAddSynthesizer: \(spectrum.bins) bins, expected \(stft.bins)")
-        guard spectrum.frames > 0 else { return emit(upTo: framesAdded * stft.hop - stft.padding) }
-        let hop = stft.hop, bins = stft.bins
-        let end = (framesAdded + spectrum.frames - 1) * hop + stft.windowLength - bufferStart
-        if pending.count < end { pending += [Float](repeating: 0, count: end - pending.count) }
-        let offset = framesAdded * hop - bufferStart
-        spectrum.real.withUnsafeBufferPointer { re in
-            spectrum.imag.withUnsafeBufferPointer { im in
-                pending.withUnsafeMutableBufferPointer { out in
-                    stft.overlapAdd(frames: spectrum.frames, into: out.baseAddress! + offset, workspace: workspace) { row, z in
-                        let base = row * bins
-                        for k in 0..<bins {
-                            z[2 * k] = re[base + k]
-                            z[2 * k + 1] = im[base + k]
-                        }
-                    }
-                }
-            }
-        }
-        framesAdded += spectrum.frames
-        return emit(upTo: framesAdded * hop - stft.padding)
-    }
-
-    /// The remaining samples up to `length` (those no frame reached are 0). Call once, after the last frame.
-    public mutating func finish() -> [Float] { emit(upTo: length) }
-
-    /// Hands back samples samplesEmitted..<min(limit, length) and forgets what lies before them.
-    private mutating func emit(upTo limit: Int) -> [Float] {
-        let stop = min(limit, length)
-        guard stop > samplesEmitted else { return [] }
-        let first = samplesEmitted + stft.padding - bufferStart
-        let available = max(0, min(stop - samplesEmitted, pending.count - first))
-        var out = Array(pending[first..<(first + available)])
-        if out.count < stop - samplesEmitted { out += [Float](repeating: 0, count: stop - samplesEmitted - out.count) }
-        samplesEmitted = stop
-        // Drop everything before the next sample to emit.
-        let drop = min(samplesEmitted + stft.padding - bufferStart, pending.count)
-        if drop > 0 {
-            pending.removeFirst(drop)
-            bufferStart += drop
-        }
-        return out
-    }
-}
-
-/// Scratch buffers for one thread's transforms (`STFT.makeWorkspace`); not to be shared between threads.
-public final class STFTWorkspace {
-    let buffers: RealFFT.Buffers
-    init(_ buffers: RealFFT.Buffers) { self.buffers = buffers }
 }

@@ -95,18 +95,27 @@ final class SegmentWorker {
         // of all four sources and every channel over `maskFrames` (masks[s] × spectra[c], all four
         // masks blended above), refine them against the mixture spectra, and overlap-add those
         // refined spectra below instead of masks × mixture (and no remainder source).
+        // Masks × mixture spectra, inverse STFT: the (source, channel) streams two at a time.
         let span = (maskFrames.count - 1) * stft.hop + stft.windowLength
-        for s in synthesized {
-            let mask = UnsafePointer(masks[s].pointer)
-            for c in 0..<channels {
-                let x = UnsafePointer(spectra[c].pointer) + (maskFrames.lowerBound - context.lowerBound) * 2 * bins
-                stft.overlapAdd(frames: maskFrames.count, into: signals[s * channels + c].reserve(span), overwrite: true,
-                                workspace: workspace) { row, z in
-                    let (from, m) = (x + row * 2 * bins, mask + row * bins)
-                    for k in 0..<bins {
-                        z[2 * k] = from[2 * k] * m[k]
-                        z[2 * k + 1] = from[2 * k + 1] * m[k]
-                    }
+        let streams = synthesized.flatMap { s in (0..<channels).map { c in (s, c) } }
+        func fill(_ stream: (Int, Int), row: Int, into z: UnsafeMutablePointer<Float>) {
+            let (s, c) = stream
+            let f = maskFrames.lowerBound + row
+            let x = UnsafePointer(spectra[c].pointer) + (f - context.lowerBound) * 2 * bins
+            applyMask(UnsafePointer(masks[s].pointer) + row * bins, to: x, into: z, bins: bins)
+        }
+        func output(_ stream: (Int, Int)) -> UnsafeMutablePointer<Float> { signals[stream.0 * channels + stream.1].reserve(span) }
+        for first in stride(from: 0, to: streams.count, by: 2) {
+            let a = streams[first]
+            if first + 1 < streams.count {
+                let b = streams[first + 1]
+                stft.overlapAddPair(frames: maskFrames.count, into: output(a), output(b), overwrite: true, workspace: workspace) { row, za, zb in
+                    fill(a, row: row, into: za)
+                    fill(b, row: row, into: zb)
+                }
+            } else {
+                stft.overlapAdd(frames: maskFrames.count, into: output(a), overwrite: true, workspace: workspace) { row, z in
+                    fill(a, row: row, into: z)
                 }
             }
         }
@@ -149,21 +158,11 @@ final class SegmentWorker {
                 }
             }
         }
-        // The STFT is linear: the mono downmix's spectrum is the mean of the channels'.
         let m = mono.reserve(context.count * bins)
-        let inverse = 1 / Float(channels), scale = inputScale
+        var rows = spectra.map { UnsafePointer($0.pointer) }
         for row in 0..<context.count {
-            let out = m + row * bins
-            for k in 0..<bins {
-                var re: Float = 0, im: Float = 0
-                for c in 0..<channels {
-                    let z = spectra[c].pointer + (row * bins + k) * 2
-                    re += z[0]; im += z[1]
-                }
-                re *= inverse; im *= inverse
-                out[k] = (re * re + im * im).squareRoot()
-            }
-            if scale != 1 { for k in 0..<bins { out[k] *= scale } }
+            meanMagnitude(rows, bins: bins, scale: inputScale, into: m + row * bins)
+            for c in rows.indices { rows[c] += 2 * bins }
         }
     }
 
