@@ -56,6 +56,9 @@ final class SegmentWorker {
     private let inverseWeightSums = FloatBuffer()
     /// Per (source, channel), index source · channels + channel: the overlap-added mask frames.
     private let signals: [FloatBuffer]
+    /// The stems handed back (per source, per channel), rewritten in place segment after segment:
+    /// no fresh pages per segment (a consumer that keeps them gets copy-on-write).
+    private var stems: [[[Float]]] = []
 
     init(_ separator: Separator, channels: Int) {
         let c = separator.config
@@ -122,22 +125,27 @@ final class SegmentWorker {
         // Samples plan.output of the overlap-added frames, which begin at sample maskFrames.lowerBound·H − P.
         let offset = plan.output.lowerBound - (maskFrames.lowerBound * stft.hop - stft.padding)
         let count = plan.output.count
-        var stems = [[[Float]]](repeating: [], count: 4)
+        if stems.count != 4 || stems[0].count != channels {
+            stems = [[[Float]]](repeating: [[Float]](repeating: [], count: channels), count: 4)
+        }
+        /// Writes stem s, channel c through `body`, in place unless the last consumer kept the array.
+        func write(_ s: Int, _ c: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) {
+            if stems[s][c].count != count { stems[s][c] = [Float](repeating: 0, count: count) }
+            if count > 0 { stems[s][c].withUnsafeMutableBufferPointer { body($0.baseAddress!) } }
+        }
         for s in synthesized {
-            stems[s] = (0..<channels).map { c in Array(UnsafeBufferPointer(start: signals[s * channels + c].pointer + offset, count: count)) }
+            for c in 0..<channels { write(s, c) { $0.update(from: signals[s * channels + c].pointer + offset, count: count) } }
         }
         if let r = remainder {
             let from = plan.output.lowerBound - plan.samples.lowerBound
-            stems[r] = (0..<channels).map { c in
+            for c in 0..<channels {
                 chunk[c].withUnsafeBufferPointer { x in
-                    [Float](unsafeUninitializedCapacity: count) { rest, initialized in
-                        let out = rest.baseAddress!
-                        (out).update(from: x.baseAddress! + from, count: count)
+                    write(r, c) { out in
+                        out.update(from: x.baseAddress! + from, count: count)
                         for s in synthesized {
                             let y = signals[s * channels + c].pointer + offset
                             for i in 0..<count { out[i] -= y[i] }
                         }
-                        initialized = count
                     }
                 }
             }

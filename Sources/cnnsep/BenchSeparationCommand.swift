@@ -24,6 +24,8 @@ struct BenchSeparation: ParsableCommand {
     @Option(help: "Threads (segment workers).") var threads = 2
     @Option(help: "Separation hop (default: the config's).") var hop: Int?
     @Option(help: "Separation crossfade, linear or triangular (default: the config's).") var crossfade: String?
+    @Option(help: "Windows per network call (default: the separator's).") var batchSize: Int?
+    @Option(help: "Frames per segment (default: the separator's).") var segmentFrames: Int?
     @Option(help: "Write the results as JSON to this file.") var json: String?
 
     func run() throws {
@@ -48,14 +50,15 @@ struct BenchSeparation: ParsableCommand {
         }
         var results: [String: Any] = ["load_average_before": loadBefore, "repeats": max(1, repeats), "threads": threads]
         print("| song | seconds (median of \(max(1, repeats)); min) | × real time | CPU s | "
-              + Self.phases.joined(separator: " | ") + " | network floor | STFT+iSTFT floor | separation's transforms | end-to-end / floor | peak RSS |")
-        print("|---|---:|---:|---:|" + Self.phases.map { _ in "---:|" }.joined() + "---:|---:|---:|---:|---:|")
+              + Self.phases.joined(separator: " | ") + " | network floor | STFT+iSTFT floor | separation's transforms | end-to-end / floor | reading alone | writing alone | peak RSS |")
+        print("|---|---:|---:|---:|" + Self.phases.map { _ in "---:|" }.joined() + "---:|---:|---:|---:|---:|---:|---:|")
         for rate in songRates {
             let sorted = runs[rate]!.sorted { ($0["seconds"] as! Double) < ($1["seconds"] as! Double) }
             var result = sorted[sorted.count / 2]
             result["seconds_min"] = sorted[0]["seconds"]
             result["real_time_factor_best"] = sorted[0]["real_time_factor"]
-            for key in ["network_floor_seconds", "transforms_floor_seconds", "separation_transforms_seconds", "cpu_seconds"] {
+            for key in ["network_floor_seconds", "transforms_floor_seconds", "separation_transforms_seconds", "cpu_seconds",
+                        "read_seconds", "write_seconds"] {
                 result[key] = median(sorted.map { $0[key] as! Double })
             }
             let floor = (result["network_floor_seconds"] as! Double) + (result["separation_transforms_seconds"] as! Double)
@@ -66,9 +69,10 @@ struct BenchSeparation: ParsableCommand {
                          result["seconds"] as! Double, sorted[0]["seconds"] as! Double, result["real_time_factor"] as! Double,
                          sorted[0]["real_time_factor"] as! Double, result["cpu_seconds"] as! Double)
                   + Self.phases.map { String(format: "%.3f", split[$0] ?? 0) }.joined(separator: " | ")
-                  + String(format: " | %.3f | %.3f | %.3f | %.2f | %.0f MB |", result["network_floor_seconds"] as! Double,
+                  + String(format: " | %.3f | %.3f | %.3f | %.2f | %.3f | %.3f | %.0f MB |", result["network_floor_seconds"] as! Double,
                            result["transforms_floor_seconds"] as! Double, result["separation_transforms_seconds"] as! Double,
-                           result["over_floor"] as! Double, result["peak_rss_mb"] as! Double))
+                           result["over_floor"] as! Double, result["read_seconds"] as! Double, result["write_seconds"] as! Double,
+                           result["peak_rss_mb"] as! Double))
             results["\(rate)"] = result
         }
         var rss: [String: Any] = [:]
@@ -92,8 +96,12 @@ struct BenchSeparation: ParsableCommand {
         let out = folder.appendingPathComponent("result.json")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["bench", "separation-run", song.path, "--threads", "\(threads)", "--json", out.path, "--floors", "\(floors)"]
-            + (hop.map { ["--hop", "\($0)"] } ?? []) + (crossfade.map { ["--crossfade", $0] } ?? [])
+        var arguments = ["bench", "separation-run", song.path, "--threads", "\(threads)", "--json", out.path, "--floors", "\(floors)"]
+        for (option, value) in [("--hop", hop.map(String.init)), ("--crossfade", crossfade),
+                                ("--batch-size", batchSize.map(String.init)), ("--segment-frames", segmentFrames.map(String.init))] {
+            if let value { arguments += [option, value] }
+        }
+        process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
@@ -140,6 +148,8 @@ struct BenchSeparationRun: ParsableCommand {
     @Option var floors = true
     @Option var hop: Int?
     @Option var crossfade: String?
+    @Option var batchSize: Int?
+    @Option var segmentFrames: Int?
 
     func run() throws {
         setBLASThreads(1)
@@ -151,6 +161,8 @@ struct BenchSeparationRun: ParsableCommand {
         }
         let separator = Separator(network: ChandnaNetwork(shape: config.model, seed: 1), config: config)
         separator.threads = threads
+        if let batchSize { separator.batchSize = batchSize }
+        if let segmentFrames { separator.segmentFrames = segmentFrames }
         let timings = SeparationTimings()
         separator.timings = timings
         let input = URL(fileURLWithPath: song)
@@ -179,6 +191,9 @@ struct BenchSeparationRun: ParsableCommand {
             result["transforms_floor_seconds"] = forward + inverse
             // Separation inverts three sources per channel ("other" is the remainder).
             result["separation_transforms_seconds"] = forward + 3 * inverse
+            let io = try inputOutput(input, info: info, folder: out)
+            result["read_seconds"] = io.read
+            result["write_seconds"] = io.write
         }
         try writeJSON(result, to: json)
     }
@@ -206,6 +221,31 @@ struct BenchSeparationRun: ParsableCommand {
             }
         }
         return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+    }
+
+    /// Seconds of reading the song in 2048-frame pieces, and of writing four stems of its length and
+    /// channels (noise, 16-bit WAV) in such pieces: what separateFile's reading and writing cost alone.
+    func inputOutput(_ input: URL, info: AudioInfo, folder: URL) throws -> (read: Double, write: Double) {
+        let piece = 2048 * 256
+        var t0 = DispatchTime.now().uptimeNanoseconds
+        for start in stride(from: 0, to: info.frameCount, by: piece) {
+            _ = try AudioFile.read(input, frames: start..<min(start + piece, info.frameCount))
+        }
+        let read = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+        var rng = SeededGenerator(seed: 5)
+        let noise = (0..<piece).map { _ in rng.nextFloat() - 0.5 }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        t0 = DispatchTime.now().uptimeNanoseconds
+        let writers = try Separator.stemURLs(in: folder).map {
+            try AudioFileWriter($0, sampleRate: info.sampleRate, channelCount: info.channelCount, format: .wav16)
+        }
+        for start in stride(from: 0, to: info.frameCount, by: piece) {
+            let n = min(piece, info.frameCount - start)
+            let channels = [[Float]](repeating: Array(noise[0..<n]), count: info.channelCount)
+            for w in writers { try w.write(AudioBuffer(sampleRate: info.sampleRate, channels: channels)) }
+        }
+        for w in writers { try w.commit() }
+        return (read, Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
     }
 
     /// Seconds of the STFT and of the inverse STFT of a `channels`-channel song of `length` samples
