@@ -29,7 +29,7 @@ public final class Separator {
     /// Windows per network call.
     public var batchSize = 32
     /// Frames per segment (bounds memory: a few seconds of audio per worker).
-    public var segmentFrames = 2048
+    public var segmentFrames = 512
     /// Workers, each separating whole segments on one thread (its own network engine and buffers).
     public var threads = min(2, ProcessInfo.processInfo.activeProcessorCount)
     /// When set, `separate` adds the seconds it spends in each phase here (benchmarks).
@@ -39,13 +39,14 @@ public final class Separator {
     private let busy = NSLock()
 
     /// A separator running `network` with the sizes, features and separation settings of `config`.
+    /// A hop above the model's T frames (a config file cannot say so, but a config built in code
+    /// for a smaller model, or one given for another model's checkpoint, can) is taken as T.
     public init(network: ChandnaNetwork, config: Config) {
-        precondition((1...config.model.frames).contains(config.separation.hop),
-                      "Separator: separation.hop \(config.separation.hop) outside 1...\(config.model.frames)")
+        precondition(config.separation.hop >= 1, "Separator: separation.hop \(config.separation.hop) below 1")
         self.network = network
         self.config = config
         stft = STFT(windowLength: config.features.windowLength, hop: config.features.hop)
-        windowHop = config.separation.hop
+        windowHop = min(config.separation.hop, config.model.frames)
         crossfade = config.separation.crossfade
     }
 
@@ -56,9 +57,6 @@ public final class Separator {
         let model = try TrainedModel.load(checkpoint, fallback: fallback)
         var config = model.config
         config.separation = fallback.separation
-        guard config.separation.hop <= config.model.frames else {
-            throw CNNSepError("separation.hop: \(config.separation.hop) is more than the \(config.model.frames) frames of \(checkpoint.path)'s windows; expected 1...\(config.model.frames)")
-        }
         self.init(network: model.network, config: config)
     }
 
