@@ -10,7 +10,7 @@ extension STFT {
     /// both are real. One complex FFT of size N costs less than two real inverses here
     /// (FFTW_ESTIMATE's c2r plan is the slow one: BENCHMARKS.md, Separation).
     public func overlapAddPair(frames: Int, into first: UnsafeMutablePointer<Float>, _ second: UnsafeMutablePointer<Float>,
-                               overwrite: Bool = false, workspace: STFTWorkspace,
+                               mode: OverlapAddMode = .add, workspace: STFTWorkspace,
                                fill: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
         let n = windowLength, half = n / 2, buffers = workspace.buffers
         let a = buffers.complex, b = buffers.second
@@ -23,7 +23,7 @@ extension STFT {
                 hermitianPair(a, b, into: z, half: half)
                 fft.complexInverse(buffers)
                 let (p, q) = (first + row * hop, second + row * hop)
-                let fresh = !overwrite ? n : row == 0 ? 0 : max(n - hop, 0)
+                let fresh = mode.reached(row: row, window: n, hop: hop)
                 windowedAddPair(y, window: w, into: p, q, count: fresh)
                 windowedStorePair(y, window: w, into: p, q, from: fresh, to: n)
             }

@@ -158,9 +158,9 @@ public struct STFT: Sendable {
     /// frame `row` (whose spectrum `fill(row, spectrum)` writes as `bins` interleaved (re, im) pairs
     /// into the workspace) adds its N samples, windowed and normalised (`synthesisWindow`), at
     /// `output[row·H ..< row·H + N]`. Samples are final once every frame over them has been added.
-    /// With `overwrite`, each frame stores rather than adds where no earlier frame of this call
-    /// reached, so `output` needs no clearing (its first N + (frames − 1)·H samples are written).
-    public func overlapAdd(frames: Int, into output: UnsafeMutablePointer<Float>, overwrite: Bool = false,
+    /// `mode` says what `output` holds already (see `OverlapAddMode`): where nothing is, frames store
+    /// rather than add, so a fresh output needs no clearing.
+    public func overlapAdd(frames: Int, into output: UnsafeMutablePointer<Float>, mode: OverlapAddMode = .add,
                            workspace: STFTWorkspace, fill: (Int, UnsafeMutablePointer<Float>) -> Void) {
         let n = windowLength, buffers = workspace.buffers
         let signal = buffers.real
@@ -171,7 +171,7 @@ public struct STFT: Sendable {
                 fft.inverse(buffers)
                 let out = output + row * hop
                 // Samples below `fresh` were reached by the previous frame.
-                let fresh = !overwrite ? n : row == 0 ? 0 : max(n - hop, 0)
+                let fresh = mode.reached(row: row, window: n, hop: hop)
                 windowedAdd(signal, window: w, into: out, count: fresh)
                 windowedStore(signal, window: w, into: out + fresh, from: fresh, count: n - fresh)
             }
@@ -238,5 +238,26 @@ public struct Spectrum: Equatable, Sendable {
         precondition(range.lowerBound >= 0 && range.upperBound <= frames)
         let slice = (range.lowerBound * bins)..<(range.upperBound * bins)
         return Spectrum(frames: range.count, bins: bins, real: Array(real[slice]), imag: Array(imag[slice]))
+    }
+}
+
+/// What an output buffer holds before `STFT.overlapAdd` adds frames to it.
+public enum OverlapAddMode: Sendable {
+    /// Samples everywhere the frames reach: every frame adds.
+    case add
+    /// Nothing: each frame stores where no earlier frame of the call reached (the output's first
+    /// N + (frames − 1)·H samples are written, none read).
+    case start
+    /// The frames before the call's first one, whose last began H samples before `output`: as
+    /// `start`, but the first frame adds over the N − H samples that frame reached.
+    case resume
+
+    /// Samples 0..<reached(…) of frame `row` of a call add; the rest store.
+    func reached(row: Int, window n: Int, hop: Int) -> Int {
+        switch self {
+        case .add: return n
+        case .start: return row == 0 ? 0 : max(n - hop, 0)
+        case .resume: return max(n - hop, 0)
+        }
     }
 }

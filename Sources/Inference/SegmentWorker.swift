@@ -60,6 +60,10 @@ final class SegmentWorker {
     /// no fresh pages per segment (a consumer that keeps them gets copy-on-write).
     private var stems: [[[Float]]] = []
 
+    /// Frames per block of the inverse STFTs: the block's spectra (2 · bins floats per frame and
+    /// channel) stay in the core's cache while every source's stream reads them.
+    static let synthesisBlock = 16
+
     init(_ separator: Separator, channels: Int) {
         let c = separator.config
         stft = separator.stft
@@ -108,17 +112,22 @@ final class SegmentWorker {
             applyMask(UnsafePointer(masks[s].pointer) + row * bins, to: x, into: z, bins: bins)
         }
         func output(_ stream: (Int, Int)) -> UnsafeMutablePointer<Float> { signals[stream.0 * channels + stream.1].reserve(span) }
-        for first in stride(from: 0, to: streams.count, by: 2) {
-            let a = streams[first]
-            if first + 1 < streams.count {
-                let b = streams[first + 1]
-                stft.overlapAddPair(frames: maskFrames.count, into: output(a), output(b), overwrite: true, workspace: workspace) { row, za, zb in
-                    fill(a, row: row, into: za)
-                    fill(b, row: row, into: zb)
-                }
-            } else {
-                stft.overlapAdd(frames: maskFrames.count, into: output(a), overwrite: true, workspace: workspace) { row, z in
-                    fill(a, row: row, into: z)
+        // Blocks of frames outermost, so that each block's spectra are read by all streams while cached.
+        for block in stride(from: 0, to: maskFrames.count, by: Self.synthesisBlock) {
+            let frames = min(Self.synthesisBlock, maskFrames.count - block), mode: OverlapAddMode = block == 0 ? .start : .resume
+            let at = block * stft.hop
+            for first in stride(from: 0, to: streams.count, by: 2) {
+                let a = streams[first]
+                if first + 1 < streams.count {
+                    let b = streams[first + 1]
+                    stft.overlapAddPair(frames: frames, into: output(a) + at, output(b) + at, mode: mode, workspace: workspace) { row, za, zb in
+                        fill(a, row: block + row, into: za)
+                        fill(b, row: block + row, into: zb)
+                    }
+                } else {
+                    stft.overlapAdd(frames: frames, into: output(a) + at, mode: mode, workspace: workspace) { row, z in
+                        fill(a, row: block + row, into: z)
+                    }
                 }
             }
         }

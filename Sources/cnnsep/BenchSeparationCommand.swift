@@ -272,7 +272,7 @@ struct BenchSeparationRun: ParsableCommand {
                             (spectra + row * 2 * bins).update(from: z, count: 2 * bins)
                         }
                         let t1 = DispatchTime.now().uptimeNanoseconds
-                        stft.overlapAdd(frames: range.count, into: output, overwrite: true, workspace: workspace) { row, z in
+                        stft.overlapAdd(frames: range.count, into: output, mode: .start, workspace: workspace) { row, z in
                             z.update(from: spectra + row * 2 * bins, count: 2 * bins)
                         }
                         let t2 = DispatchTime.now().uptimeNanoseconds

@@ -122,7 +122,7 @@ func noise(_ count: Int, seed: UInt64) -> [Float] {
         let workspace = stft.makeWorkspace()
         a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
             pairFirst.withUnsafeMutableBufferPointer { p in pairSecond.withUnsafeMutableBufferPointer { q in
-                stft.overlapAddPair(frames: frames, into: p.baseAddress!, q.baseAddress!, overwrite: true, workspace: workspace) { row, za, zb in
+                stft.overlapAddPair(frames: frames, into: p.baseAddress!, q.baseAddress!, mode: .start, workspace: workspace) { row, za, zb in
                     za.update(from: pa.baseAddress! + row * 2 * bins, count: 2 * bins)
                     zb.update(from: pb.baseAddress! + row * 2 * bins, count: 2 * bins)
                 }
@@ -130,13 +130,24 @@ func noise(_ count: Int, seed: UInt64) -> [Float] {
             for (source, target) in [(pa, 0), (pb, 1)] {
                 var out = [Float](repeating: 7, count: span)      // overwritten, not added to
                 out.withUnsafeMutableBufferPointer { o in
-                    stft.overlapAdd(frames: frames, into: o.baseAddress!, overwrite: true, workspace: workspace) { row, z in
+                    stft.overlapAdd(frames: frames, into: o.baseAddress!, mode: .start, workspace: workspace) { row, z in
                         z.update(from: source.baseAddress! + row * 2 * bins, count: 2 * bins)
                     }
                 }
                 if target == 0 { first = out } else { second = out }
             }
         } }
+        // The same frames in blocks of 2, each block resuming where the last left off.
+        var blocks = [Float](repeating: -3, count: span)
+        a.withUnsafeBufferPointer { pa in blocks.withUnsafeMutableBufferPointer { o in
+            for start in stride(from: 0, to: frames, by: 2) {
+                stft.overlapAdd(frames: min(2, frames - start), into: o.baseAddress! + start * hop, mode: start == 0 ? .start : .resume,
+                                workspace: workspace) { row, z in
+                    z.update(from: pa.baseAddress! + (start + row) * 2 * bins, count: 2 * bins)
+                }
+            }
+        } }
+        #expect(blocks == first, "window \(window), hop \(hop): blocks")
         let peak = first.map(abs).max()!
         #expect(maxAbsDifference(pairFirst, first) <= 1e-5 * peak && maxAbsDifference(pairSecond, second) <= 1e-5 * peak,
                 "window \(window), hop \(hop)")
