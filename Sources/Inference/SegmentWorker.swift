@@ -60,8 +60,7 @@ final class SegmentWorker {
     /// no fresh pages per segment (a consumer that keeps them gets copy-on-write).
     private var stems: [[[Float]]] = []
 
-    /// Frames per block of the inverse STFTs: the block's spectra (2 · bins floats per frame and
-    /// channel) stay in the core's cache while every source's stream reads them.
+    /// Frames per block of the inverse STFTs (`synthesize`).
     static let synthesisBlock = 16
 
     init(_ separator: Separator, channels: Int) {
@@ -98,38 +97,17 @@ final class SegmentWorker {
         blendMasks(mono: UnsafePointer(mono.pointer), monoFrames: context, windows: plan.windows, maskFrames: maskFrames,
                    totalFrames: totalFrames, into: (sources[0], sources[1], sources[2], sources[3]))
         lap(\.network)
-        // Wiener post-filter goes here: with separation.wiener_iterations > 0, form the masked spectra
-        // of all four sources and every channel over `maskFrames` (masks[s] × spectra[c], all four
-        // masks blended above), refine them against the mixture spectra, and overlap-add those
-        // refined spectra below instead of masks × mixture (and no remainder source).
-        // Masks × mixture spectra, inverse STFT: the (source, channel) streams two at a time.
-        let span = (maskFrames.count - 1) * stft.hop + stft.windowLength
+        // Wiener post-filter goes here. With config.separation.wienerIterations > 0: blend all four
+        // masks above (every source to blendMasks, no remainder source), form each source's and
+        // channel's masked spectrum over `maskFrames` (masks[s] row × spectra[c] row, `bins`
+        // interleaved complex values per frame, frame-major), refine them against the mixture
+        // spectra `spectra[c]`, and hand `synthesize` a `fill` that copies the refined rows instead
+        // of the one below, which masks the mixture.
         let streams = synthesized.flatMap { s in (0..<channels).map { c in (s, c) } }
-        func fill(_ stream: (Int, Int), row: Int, into z: UnsafeMutablePointer<Float>) {
+        synthesize(streams, frames: maskFrames.count) { stream, row, z in
             let (s, c) = stream
-            let f = maskFrames.lowerBound + row
-            let x = UnsafePointer(spectra[c].pointer) + (f - context.lowerBound) * 2 * bins
+            let x = UnsafePointer(spectra[c].pointer) + (maskFrames.lowerBound + row - context.lowerBound) * 2 * bins
             applyMask(UnsafePointer(masks[s].pointer) + row * bins, to: x, into: z, bins: bins)
-        }
-        func output(_ stream: (Int, Int)) -> UnsafeMutablePointer<Float> { signals[stream.0 * channels + stream.1].reserve(span) }
-        // Blocks of frames outermost, so that each block's spectra are read by all streams while cached.
-        for block in stride(from: 0, to: maskFrames.count, by: Self.synthesisBlock) {
-            let frames = min(Self.synthesisBlock, maskFrames.count - block), mode: OverlapAddMode = block == 0 ? .start : .resume
-            let at = block * stft.hop
-            for first in stride(from: 0, to: streams.count, by: 2) {
-                let a = streams[first]
-                if first + 1 < streams.count {
-                    let b = streams[first + 1]
-                    stft.overlapAddPair(frames: frames, into: output(a) + at, output(b) + at, mode: mode, workspace: workspace) { row, za, zb in
-                        fill(a, row: block + row, into: za)
-                        fill(b, row: block + row, into: zb)
-                    }
-                } else {
-                    stft.overlapAdd(frames: frames, into: output(a) + at, mode: mode, workspace: workspace) { row, z in
-                        fill(a, row: block + row, into: z)
-                    }
-                }
-            }
         }
         // Samples plan.output of the overlap-added frames, which begin at sample maskFrames.lowerBound·H − P.
         let offset = plan.output.lowerBound - (maskFrames.lowerBound * stft.hop - stft.padding)
@@ -161,6 +139,33 @@ final class SegmentWorker {
         }
         lap(\.istft)
         return stems
+    }
+
+    /// Inverse STFTs of `frames` consecutive frames for each (source, channel) stream into its
+    /// `signals` buffer, two streams per complex FFT; `fill(stream, row, z)` writes frame `row`'s
+    /// spectrum. Blocks of frames outermost, so that each block's mixture spectra, read by every
+    /// stream, stay in the core's cache.
+    private func synthesize(_ streams: [(Int, Int)], frames: Int, fill: ((Int, Int), Int, UnsafeMutablePointer<Float>) -> Void) {
+        let span = (frames - 1) * stft.hop + stft.windowLength
+        func output(_ stream: (Int, Int)) -> UnsafeMutablePointer<Float> { signals[stream.0 * channels + stream.1].reserve(span) }
+        for block in stride(from: 0, to: frames, by: Self.synthesisBlock) {
+            let count = min(Self.synthesisBlock, frames - block), mode: OverlapAddMode = block == 0 ? .start : .resume
+            let at = block * stft.hop
+            for first in stride(from: 0, to: streams.count, by: 2) {
+                let a = streams[first]
+                if first + 1 < streams.count {
+                    let b = streams[first + 1]
+                    stft.overlapAddPair(frames: count, into: output(a) + at, output(b) + at, mode: mode, workspace: workspace) { row, za, zb in
+                        fill(a, block + row, za)
+                        fill(b, block + row, zb)
+                    }
+                } else {
+                    stft.overlapAdd(frames: count, into: output(a) + at, mode: mode, workspace: workspace) { row, z in
+                        fill(a, block + row, z)
+                    }
+                }
+            }
+        }
     }
 
     /// STFT of every channel over `plan.context` into `spectra`, and the mono magnitudes into `mono`.

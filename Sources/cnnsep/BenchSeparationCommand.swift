@@ -168,9 +168,9 @@ struct BenchSeparationRun: ParsableCommand {
         let input = URL(fileURLWithPath: song)
         let out = input.deletingLastPathComponent().appendingPathComponent("stems-\(getpid())")
         defer { try? FileManager.default.removeItem(at: out) }
-        let cpu = cpuSeconds()
+        let cpu = ResourceUsage.cpuSeconds
         let report = try separator.separateFile(input, into: out)
-        let cpuUsed = cpuSeconds() - cpu
+        let cpuUsed = ResourceUsage.cpuSeconds - cpu
         let split = ["read": timings.read, "stft": timings.stft, "network": timings.network,
                      "istft": timings.istft, "wait": timings.wait, "emit": timings.emit]
         var result: [String: Any] = [

@@ -34,18 +34,6 @@ func rawGEMMTime(_ g: GEMMShape) -> Double {
     }
 }
 
-/// User + system CPU seconds this process has used so far (all threads).
-func cpuSeconds() -> Double {
-    var usage = rusage()
-    #if os(Linux)
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    #else
-    getrusage(RUSAGE_SELF, &usage)
-    #endif
-    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
-    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
-}
-
 /// Peak resident set size of this process, in MB.
 func peakRSSMegabytes() -> Double { Double(ResourceUsage.peakResidentBytes) / 1_048_576 }
 
