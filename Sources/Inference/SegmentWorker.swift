@@ -56,9 +56,6 @@ final class SegmentWorker {
     private let inverseWeightSums = FloatBuffer()
     /// Per (source, channel), index source · channels + channel: the overlap-added mask frames.
     private let signals: [FloatBuffer]
-    /// The stems handed back (per source, per channel), rewritten in place segment after segment:
-    /// no fresh pages per segment (a consumer that keeps them gets copy-on-write).
-    private var stems: [[[Float]]] = []
 
     /// Frames per block of the inverse STFTs (`synthesize`).
     static let synthesisBlock = 16
@@ -85,10 +82,18 @@ final class SegmentWorker {
     }
 
     /// The four stems' samples `plan.output` (per source, per channel) from `chunk`, the channels'
-    /// samples `plan.samples` of a `length`-sample signal of `totalFrames` frames.
+    /// samples `plan.samples` of a `length`-sample signal of `totalFrames` frames, written into
+    /// `stems` (in place where its arrays have the right size and no one else holds them, so a
+    /// reused buffer brings no fresh pages).
     func separate(_ plan: SegmentPlan, chunk: [[Float]], length: Int, totalFrames: Int, remainder: Int?,
-                  lap: (ReferenceWritableKeyPath<SeparationTimings, Double>) -> Void) -> [[[Float]]] {
-        guard !plan.maskFrames.isEmpty else { return [[[Float]]](repeating: [[Float]](repeating: [], count: channels), count: 4) }
+                  into stems: inout [[[Float]]], lap: (ReferenceWritableKeyPath<SeparationTimings, Double>) -> Void) {
+        if stems.count != 4 || stems[0].count != channels {
+            stems = [[[Float]]](repeating: [[Float]](repeating: [], count: channels), count: 4)
+        }
+        guard !plan.maskFrames.isEmpty else {
+            for s in 0..<4 { for c in 0..<channels { stems[s][c] = [] } }
+            return
+        }
         let context = plan.context, maskFrames = plan.maskFrames
         analyze(chunk, plan: plan, length: length)
         lap(\.stft)
@@ -112,9 +117,6 @@ final class SegmentWorker {
         // Samples plan.output of the overlap-added frames, which begin at sample maskFrames.lowerBound·H − P.
         let offset = plan.output.lowerBound - (maskFrames.lowerBound * stft.hop - stft.padding)
         let count = plan.output.count
-        if stems.count != 4 || stems[0].count != channels {
-            stems = [[[Float]]](repeating: [[Float]](repeating: [], count: channels), count: 4)
-        }
         /// Writes stem s, channel c through `body`, in place unless the last consumer kept the array.
         func write(_ s: Int, _ c: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) {
             if stems[s][c].count != count { stems[s][c] = [Float](repeating: 0, count: count) }
@@ -138,7 +140,6 @@ final class SegmentWorker {
             }
         }
         lap(\.istft)
-        return stems
     }
 
     /// Inverse STFTs of `frames` consecutive frames for each (source, channel) stream into its

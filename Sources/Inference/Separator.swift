@@ -14,8 +14,8 @@ import Support
 /// Σ_w c(i_w) m_w / Σ_w c(i_w) over the windows w over it, i_w its position in w.
 ///
 /// Speed: segments are independent (each recomputes the few frames and windows it shares with its
-/// neighbours), so `threads` workers take them in turn, each with its own buffers and network engine
-/// allocated once; reading and handing back stay in song order (`SegmentSchedule`).
+/// neighbours), so `threads` workers take them as they become free, each with its own buffers and
+/// network engine allocated once; reading and handing back stay in song order (`SegmentSchedule`).
 public final class Separator {
     public let network: ChandnaNetwork
     public let config: Config
@@ -145,7 +145,9 @@ public final class Separator {
         let plans = self.plans(length: length)
         let workers = Array(readyWorkers(channels: channelCount).prefix(max(1, min(threads, plans.count))))
         let totalFrames = stft.frameCount(samples: length)
-        let schedule = SegmentSchedule(count: plans.count)
+        // Two buffers beyond the workers' let a faster worker run ahead while a slower one finishes
+        // the segment to hand back next.
+        let schedule = SegmentSchedule(count: plans.count, buffers: workers.count + 2)
         let timings = self.timings
         func work(_ worker: SegmentWorker) {
             var clock = DispatchTime.now().uptimeNanoseconds
@@ -154,19 +156,20 @@ public final class Separator {
                 timings?.add(phase, Double(now - clock) * 1e-9)
                 clock = now
             }
-            while let (k, chunk) = schedule.nextSegment(read: { k in
-                let samples = plans[k].samples
-                return try samples.isEmpty ? [[Float]](repeating: [], count: channelCount) : read(samples)
-            }) {
+            while var stems = schedule.takeBuffer() {
+                lap(\.wait)
+                guard let (k, chunk) = schedule.nextSegment(read: { k in
+                    let samples = plans[k].samples
+                    return try samples.isEmpty ? [[Float]](repeating: [], count: channelCount) : read(samples)
+                }) else { schedule.returnBuffer(stems); break }
                 lap(\.read)
-                let stems = worker.separate(plans[k], chunk: chunk, length: length, totalFrames: totalFrames,
-                                            remainder: remainder, lap: lap)
-                schedule.inTurn(k) {
-                    lap(\.wait)
-                    try emit(stems)
-                    progress?(plans[k].maskFrames.upperBound, totalFrames)
-                    lap(\.emit)
+                worker.separate(plans[k], chunk: chunk, length: length, totalFrames: totalFrames, remainder: remainder,
+                                into: &stems, lap: lap)
+                schedule.finish(k, stems) { index, ready in
+                    try emit(ready)
+                    progress?(plans[index].maskFrames.upperBound, totalFrames)
                 }
+                lap(\.emit)
             }
         }
         if workers.count == 1 {
@@ -202,9 +205,9 @@ public final class SeparationTimings: @unchecked Sendable {
     public var network = 0.0
     /// Masking every channel's spectrum, the inverse STFTs (overlap-add) and the remainder stem.
     public var istft = 0.0
-    /// Waiting for the previous segment to be handed back (song order).
+    /// Waiting for a free stems buffer (the segments ahead of the one to hand back next are done).
     public var wait = 0.0
-    /// The `emit` callback (separateFile: writing).
+    /// The `emit` callback (separateFile: writing), for whichever segments a worker hands back.
     public var emit = 0.0
     private let lock = NSLock()
     public init() {}
@@ -213,51 +216,5 @@ public final class SeparationTimings: @unchecked Sendable {
         lock.lock()
         self[keyPath: phase] += seconds
         lock.unlock()
-    }
-}
-
-/// Segments handed to workers in order, read one at a time in order, emitted one at a time in order;
-/// the first error stops everyone.
-final class SegmentSchedule: @unchecked Sendable {
-    private let count: Int
-    private var next = 0, emitted = 0
-    private(set) var failure: Error?
-    private let reading = NSLock()
-    private let turn = NSCondition()
-
-    init(count: Int) { self.count = count }
-
-    private func fail(_ error: Error) {
-        turn.lock()
-        if failure == nil { failure = error }
-        turn.broadcast()
-        turn.unlock()
-    }
-
-    private var failed: Bool { turn.lock(); defer { turn.unlock() }; return failure != nil }
-
-    /// The next segment's index and what `read` gives for it, or nil when none is left or one failed.
-    func nextSegment<T>(read: (Int) throws -> T) -> (Int, T)? {
-        reading.lock()
-        defer { reading.unlock() }
-        guard next < count, !failed else { return nil }
-        let k = next
-        next += 1
-        do { return (k, try read(k)) } catch { fail(error); return nil }
-    }
-
-    /// Runs `body` once segments 0..<k have run theirs (skipped after a failure).
-    func inTurn(_ k: Int, _ body: () throws -> Void) {
-        turn.lock()
-        while emitted != k && failure == nil { turn.wait() }
-        let go = failure == nil
-        turn.unlock()
-        if go {
-            do { try body() } catch { fail(error) }
-        }
-        turn.lock()
-        emitted = max(emitted, k + 1)
-        turn.broadcast()
-        turn.unlock()
     }
 }

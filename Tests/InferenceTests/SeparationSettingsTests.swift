@@ -78,3 +78,29 @@ import Network
         #expect(results[0] == results[1] && results[0] == results[2])
     }
 }
+
+@Suite struct SegmentScheduleTests {
+    /// Workers finishing segments out of order (random delays): every segment is emitted once, in
+    /// order; an error in one emit stops the emits after it and releases every waiting worker.
+    @Test(arguments: [nil, 5] as [Int?])
+    func segmentsAreEmittedInOrderAndAnErrorStopsEveryone(failAt: Int?) {
+        let count = 40
+        let schedule = SegmentSchedule(count: count, buffers: 5)
+        let lock = NSLock()
+        var emitted: [Int] = []
+        DispatchQueue.concurrentPerform(iterations: 3) { worker in
+            var rng = SeededGenerator(seed: UInt64(worker + 1))
+            while let stems = schedule.takeBuffer() {
+                guard let (k, _) = schedule.nextSegment(read: { $0 }) else { schedule.returnBuffer(stems); break }
+                usleep(UInt32(rng.nextFloat() * 3000))
+                schedule.finish(k, [[[Float(k)]]]) { index, ready in
+                    if index == failAt { throw CNNSepError("emit \(index) failed") }
+                    lock.lock(); emitted.append(index); lock.unlock()
+                    #expect(ready[0][0][0] == Float(index))
+                }
+            }
+        }
+        #expect(emitted == Array(0..<(failAt ?? count)))
+        #expect((schedule.failure != nil) == (failAt != nil))
+    }
+}
