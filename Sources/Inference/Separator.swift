@@ -172,10 +172,19 @@ public final class Separator {
                 lap(\.emit)
             }
         }
-        if workers.count == 1 {
+        // Threads of their own, not DispatchQueue.concurrentPerform: a concurrentPerform nested in
+        // it (the converters and file writers `emit` runs side by side) would run serially.
+        withoutActuallyEscaping(work) { work in
+            let done = DispatchSemaphore(value: 0)
+            for worker in workers.dropFirst() {
+                // The thread drops the job before it signals, so nothing escapes this block.
+                let job = Job { work(worker) }
+                let thread = Thread { job.run(); done.signal() }
+                thread.stackSize = 1 << 22
+                thread.start()
+            }
             work(workers[0])
-        } else {
-            DispatchQueue.concurrentPerform(iterations: workers.count) { work(workers[$0]) }
+            for _ in workers.dropFirst() { done.wait() }
         }
         if let failure = schedule.failure { throw failure }
     }
@@ -217,4 +226,11 @@ public final class SeparationTimings: @unchecked Sendable {
         self[keyPath: phase] += seconds
         lock.unlock()
     }
+}
+
+/// A closure run once on another thread and released right after.
+private final class Job: @unchecked Sendable {
+    private var body: (() -> Void)?
+    init(_ body: @escaping () -> Void) { self.body = body }
+    func run() { body?(); body = nil }
 }
