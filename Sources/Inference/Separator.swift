@@ -27,7 +27,7 @@ public final class Separator {
     /// The weights of overlapping windows' masks.
     public var crossfade: SeparationSettings.Crossfade
     /// Windows per network call.
-    public var batchSize = 32
+    public var batchSize = 16
     /// Frames per segment (bounds memory: a few seconds of audio per worker).
     public var segmentFrames = 512
     /// Workers, each separating whole segments on one thread (its own network engine and buffers).
