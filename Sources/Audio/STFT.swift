@@ -22,7 +22,9 @@ import Foundation
 /// The whole-signal functions are these two run over everything: there is one implementation.
 ///
 /// Plans are made once per window length (behind a lock) and shared; an STFT value is cheap to copy
-/// and safe to use from several threads at once.
+/// and safe to use from several threads at once. The pointer forms (`analyzeFrames`, `overlapAdd`)
+/// are the implementation; they work in a caller's buffers with an `STFTWorkspace` per thread, so a
+/// streaming caller allocates nothing per frame.
 public struct STFT: Sendable {
     public let windowLength: Int
     public let hop: Int
@@ -32,6 +34,11 @@ public struct STFT: Sendable {
     public var padding: Int { windowLength - hop }
     /// The periodic Hann window.
     public let window: [Float]
+    /// The window with the inverse's normalisation folded in: w[j] / (N · Σ_i w[i]²) over the i ≡ j
+    /// (mod H) in 0..<N, i.e. over the frames that overlap sample j of a frame. Every sample of a
+    /// signal lies under a full set of frames (see Framing), so this one table replaces dividing
+    /// each sample by its summed squared window (0 where that sum is below 1e-8: nothing to divide).
+    let synthesisWindow: [Float]
     let fft: RealFFT
 
     public init(windowLength: Int = 1024, hop: Int = 256) {
@@ -39,11 +46,19 @@ public struct STFT: Sendable {
         precondition(hop >= 1 && hop <= windowLength, "STFT: hop must be in 1...windowLength")
         self.windowLength = windowLength
         self.hop = hop
-        window = (0..<windowLength).map { j in
+        let w = (0..<windowLength).map { j in
             Float(0.5 - 0.5 * cos(2 * Double.pi * Double(j) / Double(windowLength)))
+        }
+        window = w
+        let squares = (0..<hop).map { r in stride(from: r, to: windowLength, by: hop).reduce(Float(0)) { $0 + w[$1] * w[$1] } }
+        synthesisWindow = (0..<windowLength).map { j in
+            squares[j % hop] > 1e-8 ? w[j] / (Float(windowLength) * squares[j % hop]) : 0
         }
         fft = RealFFT.shared(size: windowLength)
     }
+
+    /// Scratch for one thread's transforms.
+    public func makeWorkspace() -> STFTWorkspace { STFTWorkspace(fft.makeBuffers()) }
 
     /// Frames needed so that every one of `samples` samples lies under a full set of frames.
     public func frameCount(samples: Int) -> Int {
@@ -95,34 +110,72 @@ public struct STFT: Sendable {
         precondition(needed.isEmpty || (needed.lowerBound >= sampleOffset
                                         && needed.upperBound <= sampleOffset + chunk.count),
                      "STFT.analyze: chunk \(sampleOffset)..<\(sampleOffset + chunk.count) does not hold samples \(needed)")
-        let n = windowLength, bins = self.bins
+        let bins = self.bins
         var spectrum = Spectrum(frames: frames.count, bins: bins)
-        let buffers = fft.makeBuffers()
-        let input = buffers.real, output = buffers.complex
-        chunk.withUnsafeBufferPointer { x in
-            window.withUnsafeBufferPointer { w in
-                spectrum.real.withUnsafeMutableBufferPointer { re in
-                    spectrum.imag.withUnsafeMutableBufferPointer { im in
-                        for (row, t) in frames.enumerated() {
-                            let start = t * hop - padding
-                            // Samples of this frame that exist in the signal; zeros elsewhere.
-                            let lo = max(0, -start), hi = min(n, totalLength - start)
-                            for j in 0..<n { input[j] = 0 }
-                            if lo < hi {
-                                for j in lo..<hi { input[j] = w[j] * x[start + j - sampleOffset] }
-                            }
-                            fft.forward(buffers)
-                            let base = row * bins
-                            for k in 0..<bins {
-                                re[base + k] = output[2 * k]
-                                im[base + k] = output[2 * k + 1]
-                            }
+        spectrum.real.withUnsafeMutableBufferPointer { re in
+            spectrum.imag.withUnsafeMutableBufferPointer { im in
+                (chunk.isEmpty ? [0] : chunk).withUnsafeBufferPointer { x in   // (an empty chunk: no frame reads it)
+                    analyzeFrames(frames, samples: x.baseAddress!, startingAt: sampleOffset, totalLength: totalLength,
+                                  workspace: makeWorkspace()) { row, spectrum in
+                        let base = row * bins
+                        for k in 0..<bins {
+                            re[base + k] = spectrum[2 * k]
+                            im[base + k] = spectrum[2 * k + 1]
                         }
                     }
                 }
             }
         }
         return spectrum
+    }
+
+    /// `frames` of the STFT of a `totalLength`-sample signal whose samples from `sampleOffset` on are
+    /// at `x` (it must hold `samplesNeeded(frames:totalLength:)`): frame `frames.lowerBound + row` is
+    /// handed to `store(row, spectrum)` as `bins` interleaved (re, im) pairs in the workspace, valid
+    /// until `store` returns.
+    public func analyzeFrames(_ frames: Range<Int>, samples x: UnsafePointer<Float>, startingAt sampleOffset: Int,
+                              totalLength: Int, workspace: STFTWorkspace,
+                              store: (Int, UnsafePointer<Float>) -> Void) {
+        precondition(frames.lowerBound >= 0, "STFT.analyze: negative frame index")
+        let n = windowLength, buffers = workspace.buffers
+        let input = buffers.real
+        window.withUnsafeBufferPointer { w in
+            for (row, t) in frames.enumerated() {
+                let start = t * hop - padding
+                // Samples of this frame that exist in the signal; zeros elsewhere.
+                let lo = max(0, -start), hi = max(min(n, totalLength - start), lo)
+                if lo > 0 { input.update(repeating: 0, count: lo) }
+                let from = x + (start - sampleOffset)
+                for j in lo..<hi { input[j] = w[j] * from[j] }
+                if hi < n { (input + hi).update(repeating: 0, count: n - hi) }
+                fft.forward(buffers)
+                store(row, UnsafePointer(buffers.complex))
+            }
+        }
+    }
+
+    /// Weighted overlap-add of the inverse transforms of `frames` consecutive frames into `output`:
+    /// frame `row` (whose spectrum `fill(row, spectrum)` writes as `bins` interleaved (re, im) pairs
+    /// into the workspace) adds its N samples, windowed and normalised (`synthesisWindow`), at
+    /// `output[row·H ..< row·H + N]`. Samples are final once every frame over them has been added.
+    /// `mode` says what `output` holds already (see `OverlapAddMode`): where nothing is, frames store
+    /// rather than add, so a fresh output needs no clearing.
+    public func overlapAdd(frames: Int, into output: UnsafeMutablePointer<Float>, mode: OverlapAddMode = .add,
+                           workspace: STFTWorkspace, fill: (Int, UnsafeMutablePointer<Float>) -> Void) {
+        let n = windowLength, buffers = workspace.buffers
+        let signal = buffers.real
+        synthesisWindow.withUnsafeBufferPointer { sw in
+            let w = sw.baseAddress!
+            for row in 0..<frames {
+                fill(row, buffers.complex)
+                fft.inverse(buffers)
+                let out = output + row * hop
+                // Samples below `fresh` were reached by the previous frame.
+                let fresh = mode.reached(row: row, window: n, hop: hop)
+                windowedAdd(signal, window: w, into: out, count: fresh)
+                windowedStore(signal, window: w, into: out + fresh, from: fresh, count: n - fresh)
+            }
+        }
     }
 
     /// The signal of `length` samples whose STFT is (closest to) `spectrum`, which holds frames 0, 1, ….
@@ -188,94 +241,23 @@ public struct Spectrum: Equatable, Sendable {
     }
 }
 
-/// Streaming inverse STFT: takes frames 0, 1, 2, … in order (any number per call) and hands back the
-/// samples that no later frame can change, in order, so a long song can be resynthesized piece by piece
-/// with memory for about one window. Concatenating everything `add` returns, then `finish()`, gives
-/// exactly `STFT.synthesize(allFrames, length:)` (which is this type run once).
-///
-/// After frames 0..<t have been added, samples `0 ..< min(length, t·H − P)` are final.
-public struct OverlapAddSynthesizer {
-    public let stft: STFT
-    /// Samples in the whole signal; samples past it are dropped.
-    public let length: Int
-    /// Frames added so far (the next frame's index).
-    public private(set) var framesAdded = 0
-    /// Samples handed back so far (the next sample's index).
-    public private(set) var samplesEmitted = 0
+/// What an output buffer holds before `STFT.overlapAdd` adds frames to it.
+public enum OverlapAddMode: Sendable {
+    /// Samples everywhere the frames reach: every frame adds.
+    case add
+    /// Nothing: each frame stores where no earlier frame of the call reached (the output's first
+    /// N + (frames − 1)·H samples are written, none read).
+    case start
+    /// The frames before the call's first one, whose last began H samples before `output`: as
+    /// `start`, but the first frame adds over the N − H samples that frame reached.
+    case resume
 
-    /// Padded-signal index of `numerator[0]` (padded index = sample index + P).
-    private var bufferStart = 0
-    private var numerator: [Float] = []
-    private var weight: [Float] = []
-    private let buffers: RealFFT.Buffers
-
-    public init(stft: STFT, length: Int) {
-        precondition(length >= 0)
-        self.stft = stft
-        self.length = length
-        buffers = stft.fft.makeBuffers()
-    }
-
-    /// Adds the frames of `spectrum` (the next `spectrum.frames` frames) and returns the samples that
-    /// became final.
-    public mutating func add(_ spectrum: Spectrum) -> [Float] {
-        precondition(spectrum.bins == stft.bins, "OverlapAddSynthesizer: \(spectrum.bins) bins, expected \(stft.bins)")
-        let n = stft.windowLength, hop = stft.hop, bins = stft.bins
-        let end = (framesAdded + spectrum.frames - 1) * hop + n - bufferStart
-        if numerator.count < end {
-            numerator += [Float](repeating: 0, count: end - numerator.count)
-            weight += [Float](repeating: 0, count: end - weight.count)
+    /// Samples 0..<reached(…) of frame `row` of a call add; the rest store.
+    func reached(row: Int, window n: Int, hop: Int) -> Int {
+        switch self {
+        case .add: return n
+        case .start: return row == 0 ? 0 : max(n - hop, 0)
+        case .resume: return max(n - hop, 0)
         }
-        let scale = 1 / Float(n)
-        let input = buffers.complex, output = buffers.real
-        spectrum.real.withUnsafeBufferPointer { re in
-            spectrum.imag.withUnsafeBufferPointer { im in
-                stft.window.withUnsafeBufferPointer { w in
-                    numerator.withUnsafeMutableBufferPointer { num in
-                        weight.withUnsafeMutableBufferPointer { wsum in
-                            for row in 0..<spectrum.frames {
-                                let base = row * bins
-                                for k in 0..<bins {
-                                    input[2 * k] = re[base + k]
-                                    input[2 * k + 1] = im[base + k]
-                                }
-                                stft.fft.inverse(buffers)
-                                let offset = (framesAdded + row) * hop - bufferStart
-                                for j in 0..<n {
-                                    num[offset + j] += w[j] * output[j] * scale
-                                    wsum[offset + j] += w[j] * w[j]
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        framesAdded += spectrum.frames
-        return emit(upTo: framesAdded * hop - stft.padding)
-    }
-
-    /// The remaining samples up to `length` (those no frame reached are 0). Call once, after the last frame.
-    public mutating func finish() -> [Float] { emit(upTo: length) }
-
-    /// Hands back samples samplesEmitted..<min(limit, length) and forgets what lies before them.
-    private mutating func emit(upTo limit: Int) -> [Float] {
-        let stop = min(limit, length)
-        guard stop > samplesEmitted else { return [] }
-        let padding = stft.padding
-        var out = [Float](repeating: 0, count: stop - samplesEmitted)
-        for i in 0..<out.count {
-            let index = samplesEmitted + i + padding - bufferStart
-            if index < numerator.count, weight[index] > 1e-8 { out[i] = numerator[index] / weight[index] }
-        }
-        samplesEmitted = stop
-        // Drop everything before the next sample to emit.
-        let drop = min(samplesEmitted + padding - bufferStart, numerator.count)
-        if drop > 0 {
-            numerator.removeFirst(drop)
-            weight.removeFirst(drop)
-            bufferStart += drop
-        }
-        return out
     }
 }

@@ -52,6 +52,9 @@ public struct Config: Equatable {
     /// Augmentation by remixing stems of different songs of the block (off: the paper).
     public var remix = RemixSettings()
 
+    /// How the separator runs the network over a song (windows, crossfade); training ignores it.
+    public var separation = SeparationSettings()
+
     public var seed: UInt64 = 2017
 
     public init() {}
@@ -142,10 +145,13 @@ extension Config {
                 try r.float(s, "remix", min: 0, max: 1) { c.remix.fraction = $0 }
                 try r.floatRange(s, "remix_gains", min: 0, max: 100) { c.remix.gains = $0 }
             }
+            try r.object(o, key: "separation") { r, s in try r.separation(s, into: &c.separation) }
             try r.seed(o, "seed") { c.seed = $0 }
             try r.string(o, "name") { c.name = $0 }   // informational; the file name wins on load
         }
         c.model.bins = c.features.windowLength / 2 + 1
+        // Unless given, the separation hop is the default or, for a model of fewer frames, T.
+        if (root["separation"] as? [String: Any])?["hop"] == nil { c.separation.hop = min(c.separation.hop, c.model.frames) }
         try c.validate(source: source)
         return c
     }
@@ -179,6 +185,7 @@ extension Config {
             throw fail("model", String(format: "these sizes make %.3g parameters; at most %.0f million are allowed (the default model has 489,142)", m.parameterCount, Self.maxParameters / 1e6))
         }
         if windowHop > m.frames { throw fail("schedule.window_hop", "must be at most model.frames (\(m.frames)) so no frame is skipped, got \(windowHop)") }
+        if separation.hop > m.frames { throw fail("separation.hop", "must be at most model.frames (\(m.frames)) so no frame is skipped, got \(separation.hop)") }
         if schedule.blockHop > schedule.blockSize { throw fail("schedule.block_hop", "must be at most schedule.block_size (\(schedule.blockSize)) so no song is skipped, got \(schedule.blockHop)") }
     }
 
@@ -200,6 +207,7 @@ extension Config {
                          "epochs_per_block": schedule.epochsPerBlock, "batch_size": batchSize, "window_hop": windowHop,
                          "checkpoint_every_epochs": checkpointEveryEpochs,
                          "remix": Double(remix.fraction), "remix_gains": [Double(remix.gains.lowerBound), Double(remix.gains.upperBound)]] as [String: Any],
+            "separation": separation.json,
             "seed": seed,
             "name": name,
         ]
@@ -225,7 +233,7 @@ struct ConfigReader {
 
     init(source: String) { self.source = source }
 
-    private func fail(_ key: String, _ why: String) -> CNNSepError {
+    func fail(_ key: String, _ why: String) -> CNNSepError {
         CNNSepError("\(source): key '\(prefix)\(key)': \(why)")
     }
 
@@ -249,7 +257,7 @@ struct ConfigReader {
 
     /// The keys each object may hold (what `Config.parse` reads).
     static let schema: [String: Set<String>] = [
-        "": ["dataset", "audio", "input_scale", "model", "loss", "optimizer", "schedule", "seed", "name"],
+        "": ["dataset", "audio", "input_scale", "model", "loss", "optimizer", "schedule", "separation", "seed", "name"],
         "dataset.": ["root", "train_split", "test_split", "validation_songs", "cache", "max_songs"],
         "audio.": ["sample_rate", "window_length", "hop"],
         "model.": ["frames", "t1", "f1", "n1", "t2", "f2", "n2", "dense", "mask_epsilon", "input_normalization"],
@@ -257,6 +265,7 @@ struct ConfigReader {
         "optimizer.": ["learning_rate", "rho", "epsilon", "final_learning_rate"],
         "schedule.": ["block_size", "block_hop", "repetitions", "epochs_per_block", "batch_size", "window_hop", "checkpoint_every_epochs",
                       "remix", "remix_gains"],
+        "separation.": separationKeys,
     ]
 
     func string(_ o: [String: Any], _ key: String, _ set: (String) -> Void) throws {

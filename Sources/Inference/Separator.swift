@@ -1,5 +1,4 @@
 import Audio
-import Autodiff
 import Configuration
 import Foundation
 import Network
@@ -9,116 +8,85 @@ import Support
 /// each channel → inverse STFT, segment by segment so memory does not grow with the song.
 ///
 /// Masks: the song's frames are covered by windows of T frames whose starts move by `windowHop`
-/// (default T − 5: neighbours overlap by 5 frames); the last window reaches past the end and sees
-/// zero frames there, so the tail is never dropped. Where windows overlap, their masks are blended
-/// with linear crossfade weights (a trapezoid over each window that rises and falls across the
-/// overlap), normalised to sum to 1 per frame.
+/// (config `separation.hop`); the last window reaches past the end and sees zero frames there, so
+/// the tail is never dropped. Where windows overlap, their masks are averaged per frame with the
+/// weights of `crossfade` (config `separation.crossfade`): each frame's mask is
+/// Σ_w c(i_w) m_w / Σ_w c(i_w) over the windows w over it, i_w its position in w.
+///
+/// Speed: segments are independent (each recomputes the few frames and windows it shares with its
+/// neighbours), so `threads` workers take them as they become free, each with its own buffers and
+/// network engine allocated once; reading and handing back stay in song order (`SegmentSchedule`).
 public final class Separator {
     public let network: ChandnaNetwork
     public let config: Config
     public let stft: STFT
-    /// Frames between the starts of consecutive network windows.
-    public var windowHop: Int
+    /// Frames between the starts of consecutive network windows (1...T).
+    public var windowHop: Int {
+        didSet { precondition((1...config.model.frames).contains(windowHop), "Separator: window hop \(windowHop) outside 1...\(config.model.frames)") }
+    }
+    /// The weights of overlapping windows' masks.
+    public var crossfade: SeparationSettings.Crossfade
     /// Windows per network call.
-    public var batchSize = 64
-    /// Frames resynthesised per segment (bounds memory; a few seconds of audio).
-    public var segmentFrames = 2048
-    /// Threads for the network's decoders and for the per-channel STFTs and per-stem inverse STFTs.
+    public var batchSize = 16
+    /// Frames per segment (bounds memory: a few seconds of audio per worker).
+    public var segmentFrames = 512
+    /// Workers, each separating whole segments on one thread (its own network engine and buffers).
     public var threads = min(2, ProcessInfo.processInfo.activeProcessorCount)
     /// When set, `separate` adds the seconds it spends in each phase here (benchmarks).
     public var timings: SeparationTimings?
-    private var engine: NetworkEngine?
-    private let engineLock = NSLock()
+    private var workers: [SegmentWorker] = []
+    /// One separation at a time per separator (the workers' buffers are reused).
+    private let busy = NSLock()
 
+    /// A separator running `network` with the sizes, features and separation settings of `config`.
+    /// A hop above the model's T frames (a config file cannot say so, but a config built in code
+    /// for a smaller model, or one given for another model's checkpoint, can) is taken as T.
     public init(network: ChandnaNetwork, config: Config) {
+        precondition(config.separation.hop >= 1, "Separator: separation.hop \(config.separation.hop) below 1")
         self.network = network
         self.config = config
         stft = STFT(windowLength: config.features.windowLength, hop: config.features.hop)
-        windowHop = max(1, config.model.frames - 5)
+        windowHop = min(config.separation.hop, config.model.frames)
+        crossfade = config.separation.crossfade
     }
 
-    /// A separator from a checkpoint (its stored config, or `fallback` for a bare weights file).
+    /// A separator from a checkpoint: the network and its sizes from the config stored in it (or
+    /// `fallback`'s for a bare weights file), the `separation` settings from `fallback`, the config
+    /// the command was given: they say how to run the model, not what the model is.
     public convenience init(checkpoint: URL, fallback: Config = Config()) throws {
         let model = try TrainedModel.load(checkpoint, fallback: fallback)
-        self.init(network: model.network, config: model.config)
+        var config = model.config
+        config.separation = fallback.separation
+        self.init(network: model.network, config: config)
     }
 
-    // MARK: Masks
+    // MARK: Windows
 
     /// Start frames of the network windows covering `frames` frames.
     func windowStarts(frames: Int) -> [Int] {
         Audio.windowStarts(frames: frames, length: config.model.frames, hop: windowHop)
     }
 
-    /// Crossfade weight of position i in a window: rises over the overlap, flat, then falls.
-    func crossfade(_ i: Int) -> Float {
+    /// Crossfade weight of position i (0..<T) in a window. Linear: rises over the overlap, flat,
+    /// then falls. Triangular: scipy.signal.windows.triang(T), peak 1 in the middle, never zero.
+    public func crossfadeWeight(_ i: Int) -> Float {
         let t = config.model.frames
-        let ramp = Float(max(t - windowHop, 0) + 1)
-        return min(1, Float(i + 1) / ramp, Float(t - i) / ramp)
+        switch crossfade {
+        case .linear:
+            let ramp = Float(max(t - windowHop, 0) + 1)
+            return min(1, Float(i + 1) / ramp, Float(t - i) / ramp)
+        case .triangular:
+            return 1 - Float(abs(2 * i - (t - 1))) / Float(t % 2 == 1 ? t + 1 : t)
+        }
     }
 
-    /// The four soft masks (frame-major, `bins` per frame) for frames `range` of a song with
-    /// `totalFrames` frames. `magnitudes(r)` gives the mono mixture's magnitudes for frames `r`
-    /// (within 0..<totalFrames), unscaled.
-    func masks(for range: Range<Int>, totalFrames: Int, magnitudes: (Range<Int>) throws -> [Float]) rethrows -> [[Float]] {
-        let t = config.model.frames, bins = config.model.bins
-        let starts = windowStarts(frames: totalFrames).filter { $0 < range.upperBound && $0 + t > range.lowerBound }
-        var blended = [[Float]](repeating: [Float](repeating: 0, count: range.count * bins), count: 4)
-        var weights = [Float](repeating: 0, count: range.count)
-        guard let first = starts.first, let last = starts.last else { return blended }
-        let available = first..<min(last + t, totalFrames)
-        let known = try magnitudes(available)
-        let scale = config.inputScale
-        let engine = self.engine(capacity: min(batchSize, starts.count))
-        var windowMasks = [[Float]](repeating: [Float](repeating: 0, count: engine.capacity * t * bins), count: 4)
-        for batchStart in stride(from: 0, to: starts.count, by: batchSize) {
-            let batch = starts[batchStart..<min(batchStart + batchSize, starts.count)]
-            let input = engine.input
-            known.withUnsafeBufferPointer { kn in
-                input.update(repeating: 0, count: batch.count * t * bins)
-                for (b, s) in batch.enumerated() {
-                    for f in s..<min(s + t, totalFrames) {
-                        let from = kn.baseAddress! + (f - available.lowerBound) * bins, to = input + (b * t + f - s) * bins
-                        if scale == 1 { to.update(from: from, count: bins) } else { for k in 0..<bins { to[k] = from[k] * scale } }
-                    }
-                }
-            }
-            engine.forward(batch: batch.count)
-            withMutablePointers4(&windowMasks) { engine.masks(batch: batch.count, into: $0) }
-            for (b, s) in batch.enumerated() {
-                for i in 0..<t where range.contains(s + i) {
-                    let w = crossfade(i), row = s + i - range.lowerBound
-                    weights[row] += w
-                    for source in 0..<4 {
-                        windowMasks[source].withUnsafeBufferPointer { m in
-                            blended[source].withUnsafeMutableBufferPointer { out in
-                                let from = m.baseAddress! + (b * t + i) * bins, to = out.baseAddress! + row * bins
-                                for k in 0..<bins { to[k] += w * from[k] }
-                            }
-                        }
-                    }
-                }
-            }
+    /// The workers for `channels`-channel songs (kept between calls; made again when a setting changed).
+    private func readyWorkers(channels: Int) -> [SegmentWorker] {
+        let count = max(1, threads)
+        if workers.count != count || workers.contains(where: { !$0.fits(self, channels: channels) }) {
+            workers = (0..<count).map { _ in SegmentWorker(self, channels: channels) }
         }
-        for source in 0..<4 {
-            blended[source].withUnsafeMutableBufferPointer { out in
-                for row in 0..<range.count where weights[row] > 0 {
-                    let inverse = 1 / weights[row], p = out.baseAddress! + row * bins
-                    for k in 0..<bins { p[k] *= inverse }
-                }
-            }
-        }
-        return blended
-    }
-
-    /// The preallocated network engine (kept between calls; made again for a larger batch).
-    private func engine(capacity: Int) -> NetworkEngine {
-        engineLock.lock()
-        defer { engineLock.unlock() }
-        if let e = engine, e.capacity >= capacity { return e }
-        let e = NetworkEngine(network: network, capacity: capacity, threads: threads)
-        engine = e
-        return e
+        return workers
     }
 
     /// Masks for a whole stretch of mono magnitudes (`frames` × bins, frame-major), e.g. to plot them.
@@ -127,14 +95,40 @@ public final class Separator {
         guard magnitudes.count == frames * bins else {
             throw CNNSepError("masks: expected \(frames) × \(bins) magnitudes, got \(magnitudes.count) values")
         }
-        return masks(for: 0..<frames, totalFrames: frames) { r in Array(magnitudes[r.lowerBound * bins..<r.upperBound * bins]) }
+        let worker = SegmentWorker(self, channels: 1)
+        return worker.masks(magnitudes: magnitudes, frames: frames, scale: config.inputScale)
     }
 
     // MARK: Streaming separation
 
+    /// The segments of a signal of `length` samples, in order.
+    func plans(length: Int) -> [SegmentPlan] {
+        let total = stft.frameCount(samples: length)
+        let t = config.model.frames, hop = windowHop
+        let windowCount = windowStarts(frames: total).count
+        return stride(from: 0, to: total, by: max(1, segmentFrames)).map { a in
+            let b = min(a + max(1, segmentFrames), total)
+            func sample(_ frame: Int) -> Int { min(length, max(0, frame * stft.hop - stft.padding)) }
+            let output = (a == 0 ? 0 : sample(a))..<(b == total ? length : sample(b))
+            let covering = stft.framesCovering(samples: output)
+            let maskFrames = covering.clamped(to: 0..<total)
+            guard !maskFrames.isEmpty else {
+                return SegmentPlan(output: output, maskFrames: maskFrames, windows: [], context: maskFrames, samples: 0..<0)
+            }
+            let first = maskFrames.lowerBound >= t ? (maskFrames.lowerBound - t) / hop + 1 : 0
+            let last = min(windowCount - 1, (maskFrames.upperBound - 1) / hop)
+            let windows = (first...last).map { $0 * hop }
+            let context = min(maskFrames.lowerBound, windows[0])..<min(max(maskFrames.upperBound, windows.last! + t), total)
+            return SegmentPlan(output: output, maskFrames: maskFrames, windows: windows, context: context,
+                               samples: stft.samplesNeeded(frames: context, totalLength: length))
+        }
+    }
+
     /// Separates a signal of `length` samples per channel at the model's rate, reading it through
     /// `read(range)` (channels' samples for a sample range within 0..<length) and handing the stems
-    /// to `emit` in order (per source, per channel), a segment at a time.
+    /// to `emit` in order (per source, per channel), a segment at a time. `read` is called with
+    /// ranges whose ends only move forward, and `read`, `emit` and `progress` are called one at a
+    /// time, in song order, though possibly from different threads.
     ///
     /// With `remainder` (a source index), that source is not resynthesised from its mask but is the
     /// input minus the other three stems, so the four stems add up to the input exactly (wherever the
@@ -145,112 +139,54 @@ public final class Separator {
                          emit: ([[[Float]]]) throws -> Void,
                          remainder: Int? = nil,
                          progress: ((Int, Int) -> Void)? = nil) throws {
+        precondition(channelCount > 0, "Separator.separate: no channels")
+        busy.lock()
+        defer { busy.unlock() }
+        let plans = self.plans(length: length)
+        let workers = Array(readyWorkers(channels: channelCount).prefix(max(1, min(threads, plans.count))))
         let totalFrames = stft.frameCount(samples: length)
-        let bins = stft.bins
-        // One synthesizer per (source, channel), index source·channelCount + channel.
-        var synthesizers = (0..<4 * channelCount).map { _ in OverlapAddSynthesizer(stft: stft, length: length) }
-        let jobs = (0..<4 * channelCount).filter { $0 / channelCount != remainder }
-        var emitted = 0
-        let t = config.model.frames
-        for segmentStart in stride(from: 0, to: totalFrames, by: segmentFrames) {
-            let segment = segmentStart..<min(segmentStart + segmentFrames, totalFrames)
-            // Every window touching the segment, and the frames they see.
-            let starts = windowStarts(frames: totalFrames).filter { $0 < segment.upperBound && $0 + t > segment.lowerBound }
-            let context = min(starts.first!, segment.lowerBound)..<min(max(starts.last! + t, segment.upperBound), totalFrames)
-            let samples = stft.samplesNeeded(frames: context, totalLength: length)
+        // Two buffers beyond the workers' let a faster worker run ahead while a slower one finishes
+        // the segment to hand back next.
+        let schedule = SegmentSchedule(count: plans.count, buffers: workers.count + 2)
+        let timings = self.timings
+        func work(_ worker: SegmentWorker) {
             var clock = DispatchTime.now().uptimeNanoseconds
             func lap(_ phase: ReferenceWritableKeyPath<SeparationTimings, Double>) {
                 let now = DispatchTime.now().uptimeNanoseconds
-                timings?[keyPath: phase] += Double(now - clock) * 1e-9
+                timings?.add(phase, Double(now - clock) * 1e-9)
                 clock = now
             }
-            let chunk = try samples.isEmpty ? [[Float]](repeating: [], count: channelCount) : read(samples)
-            lap(\.read)
-            var spectra = [Spectrum](repeating: Spectrum(frames: 0, bins: bins), count: channelCount)
-            spectra.withUnsafeMutableBufferPointer { sp in
-                parallelFor(channelCount) { c in
-                    sp[c] = stft.analyze(chunk: chunk[c], startingAt: samples.lowerBound, totalLength: length, frames: context)
+            while var stems = schedule.takeBuffer() {
+                lap(\.wait)
+                guard let (k, chunk) = schedule.nextSegment(read: { k in
+                    let samples = plans[k].samples
+                    return try samples.isEmpty ? [[Float]](repeating: [], count: channelCount) : read(samples)
+                }) else { schedule.returnBuffer(stems); break }
+                lap(\.read)
+                worker.separate(plans[k], chunk: chunk, length: length, totalFrames: totalFrames, remainder: remainder,
+                                into: &stems, lap: lap)
+                schedule.finish(k, stems) { index, ready in
+                    try emit(ready)
+                    progress?(plans[index].maskFrames.upperBound, totalFrames)
                 }
+                lap(\.emit)
             }
-            // Mono downmix: the STFT is linear, so the mono spectrum is the mean of the channels'.
-            var mono = [Float](repeating: 0, count: context.count * bins)
-            let inverse = 1 / Float(channelCount)
-            var sumRe = [Float](repeating: 0, count: mono.count), sumIm = sumRe
-            sumRe.withUnsafeMutableBufferPointer { sr in
-                sumIm.withUnsafeMutableBufferPointer { si in
-                    for s in spectra {
-                        s.real.withUnsafeBufferPointer { re in
-                            s.imag.withUnsafeBufferPointer { im in
-                                for i in 0..<sr.count { sr[i] += re[i]; si[i] += im[i] }
-                            }
-                        }
-                    }
-                    mono.withUnsafeMutableBufferPointer { mp in
-                        for i in 0..<mp.count {
-                            let re = sr[i] * inverse, im = si[i] * inverse
-                            mp[i] = (re * re + im * im).squareRoot()
-                        }
-                    }
-                }
-            }
-            lap(\.stft)
-            let masks = masks(for: segment, totalFrames: totalFrames) { r in
-                Array(mono[(r.lowerBound - context.lowerBound) * bins..<(r.upperBound - context.lowerBound) * bins])
-            }
-            lap(\.network)
-            let offset = (segment.lowerBound - context.lowerBound) * bins
-            let last = segment.upperBound == totalFrames
-            var pieces = [[Float]](repeating: [], count: 4 * channelCount)
-            pieces.withUnsafeMutableBufferPointer { pp in
-                synthesizers.withUnsafeMutableBufferPointer { syn in
-                    parallelFor(jobs.count) { j in
-                        let job = jobs[j]
-                        let (source, c) = (job / channelCount, job % channelCount)
-                        var masked = Spectrum(frames: segment.count, bins: bins)
-                        let spectrum = spectra[c]
-                        masks[source].withUnsafeBufferPointer { m in
-                            spectrum.real.withUnsafeBufferPointer { re in
-                                spectrum.imag.withUnsafeBufferPointer { im in
-                                    masked.real.withUnsafeMutableBufferPointer { mr in
-                                        masked.imag.withUnsafeMutableBufferPointer { mi in
-                                            for i in 0..<segment.count * bins {
-                                                mr[i] = re[offset + i] * m[i]
-                                                mi[i] = im[offset + i] * m[i]
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                        var piece = syn[job].add(masked)
-                        if last { piece += syn[job].finish() }
-                        pp[job] = piece
-                    }
-                }
-            }
-            var out = (0..<4).map { source in (0..<channelCount).map { c in pieces[source * channelCount + c] } }
-            if let r = remainder {
-                let others = (0..<4).filter { $0 != r }
-                let count = out[others[0]][0].count, from = emitted - samples.lowerBound
-                for c in 0..<channelCount {
-                    var rest = [Float](repeating: 0, count: count)
-                    chunk[c].withUnsafeBufferPointer { x in
-                        rest.withUnsafeMutableBufferPointer { o in
-                            for i in 0..<count { o[i] = x[from + i] }
-                            for s in others {
-                                out[s][c].withUnsafeBufferPointer { y in for i in 0..<count { o[i] -= y[i] } }
-                            }
-                        }
-                    }
-                    out[r][c] = rest
-                }
-            }
-            emitted += out[(remainder ?? 0) == 0 ? 1 : 0][0].count
-            lap(\.istft)
-            try emit(out)
-            lap(\.emit)
-            progress?(segment.upperBound, totalFrames)
         }
+        // Threads of their own, not DispatchQueue.concurrentPerform: a concurrentPerform nested in
+        // it (the converters and file writers `emit` runs side by side) would run serially.
+        withoutActuallyEscaping(work) { work in
+            let done = DispatchSemaphore(value: 0)
+            for worker in workers.dropFirst() {
+                // The thread drops the job before it signals, so nothing escapes this block.
+                let job = Job { work(worker) }
+                let thread = Thread { job.run(); done.signal() }
+                thread.stackSize = 1 << 22
+                thread.start()
+            }
+            work(workers[0])
+            for _ in workers.dropFirst() { done.wait() }
+        }
+        if let failure = schedule.failure { throw failure }
     }
 
     /// Separates a whole signal held in memory (channels at the model's rate): four stems, each with
@@ -267,40 +203,34 @@ public final class Separator {
     }
 }
 
-/// Seconds spent in each phase of `Separator.separate` (added to, across calls).
-public final class SeparationTimings {
+/// Thread-seconds spent in each phase of `Separator.separate`, summed over its workers (added to,
+/// across calls): with two workers they add up to about twice the wall time.
+public final class SeparationTimings: @unchecked Sendable {
     /// Reading samples (the `read` callback).
     public var read = 0.0
     /// STFT of every channel and the mono magnitudes.
     public var stft = 0.0
     /// Network windows, soft masks and their crossfade.
     public var network = 0.0
-    /// Masking every channel's spectrum and the inverse STFTs (overlap-add).
+    /// Masking every channel's spectrum, the inverse STFTs (overlap-add) and the remainder stem.
     public var istft = 0.0
-    /// The `emit` callback (separateFile: the residual correction, which re-reads the mixture, and writing).
+    /// Waiting for a free stems buffer (the segments ahead of the one to hand back next are done).
+    public var wait = 0.0
+    /// The `emit` callback (separateFile: writing), for whichever segments a worker hands back.
     public var emit = 0.0
+    private let lock = NSLock()
     public init() {}
-}
 
-extension Separator {
-    /// Runs `body(i)` for i in 0..<n, spread over `threads` threads.
-    func parallelFor(_ n: Int, _ body: (Int) -> Void) {
-        let parts = min(threads, n)
-        if parts <= 1 { for i in 0..<n { body(i) }; return }
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            var i = part
-            while i < n { body(i); i += parts }
-        }
+    func add(_ phase: ReferenceWritableKeyPath<SeparationTimings, Double>, _ seconds: Double) {
+        lock.lock()
+        self[keyPath: phase] += seconds
+        lock.unlock()
     }
 }
 
-/// Base pointers of four arrays for the duration of `body`.
-func withMutablePointers4<R>(_ a: inout [[Float]], _ body: (Four<UnsafeMutablePointer<Float>>) -> R) -> R {
-    a.withUnsafeMutableBufferPointer { o in
-        o[0].withUnsafeMutableBufferPointer { p0 in o[1].withUnsafeMutableBufferPointer { p1 in
-            o[2].withUnsafeMutableBufferPointer { p2 in o[3].withUnsafeMutableBufferPointer { p3 in
-                body((p0.baseAddress!, p1.baseAddress!, p2.baseAddress!, p3.baseAddress!))
-            } }
-        } }
-    }
+/// A closure run once on another thread and released right after.
+private final class Job: @unchecked Sendable {
+    private var body: (() -> Void)?
+    init(_ body: @escaping () -> Void) { self.body = body }
+    func run() { body?(); body = nil }
 }

@@ -122,10 +122,15 @@ private func groups(_ o: Four<UnsafePointer<Float>>, _ x: UnsafePointer<Float>, 
 }
 
 @inline(__always) private func load(_ p: UnsafePointer<Float>, _ i: Int) -> V { UnsafeRawPointer(p + i).loadUnaligned(as: V.self) }
+@inline(__always) private func load(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> V { UnsafeRawPointer(p + i).loadUnaligned(as: V.self) }
 @inline(__always) private func store(_ v: V, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
     UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: V.self)
 }
 @inline(__always) private func absV(_ v: V) -> V { v.replacing(with: -v, where: v .< 0) }
+/// |v| by clearing the sign bits: one vector AND (`absV`'s masked select compiles to a branch per lane).
+@inline(__always) private func magnitude(_ v: V) -> V {
+    unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: V.self)
+}
 @inline(__always) private func signV(_ v: V) -> V {
     V(repeating: 0).replacing(with: 1, where: v .> 0).replacing(with: -1, where: v .< 0)
 }
@@ -133,9 +138,34 @@ private func groups(_ o: Four<UnsafePointer<Float>>, _ x: UnsafePointer<Float>, 
 /// The soft masks m_s = |o_s| / (Σ_j |o_j| + ε) of four outputs, written to `masks[s]` (raw buffers).
 public func softMaskKernel(outputs o: Four<UnsafePointer<Float>>, count: Int, epsilon: Float,
                            masks: Four<UnsafeMutablePointer<Float>>) {
-    for i in 0..<count {
+    weightedSoftMasks(outputs: o, count: count, epsilon: epsilon, weight: 1, into: (masks.0, masks.1, masks.2, masks.3), add: false)
+}
+
+/// `weight` · m_s, m_s = |o_s| / (Σ_j |o_j| + ε), for `count` elements, stored into `masks[s]` (or,
+/// with `add`, added to it) for each s whose pointer is given: one pass that both makes a window's
+/// masks and blends them into a song's (the separator's crossfade). Eight elements at a time.
+public func weightedSoftMasks(outputs o: Four<UnsafePointer<Float>>, count: Int, epsilon: Float, weight: Float,
+                              into masks: Four<UnsafeMutablePointer<Float>?>, add: Bool) {
+    @inline(__always) func put(_ a: V, _ scale: V, _ m: UnsafeMutablePointer<Float>?, _ i: Int) {
+        guard let m else { return }
+        store(add ? load(m, i) + a * scale : a * scale, m, i)
+    }
+    @inline(__always) func put(_ a: Float, _ scale: Float, _ m: UnsafeMutablePointer<Float>?, _ i: Int) {
+        guard let m else { return }
+        m[i] = add ? m[i] + a * scale : a * scale
+    }
+    let whole = count / 8 * 8
+    var i = 0
+    while i < whole {
+        let (a0, a1, a2, a3) = (magnitude(load(o.0, i)), magnitude(load(o.1, i)), magnitude(load(o.2, i)), magnitude(load(o.3, i)))
+        let scale = weight * (1 / (a0 + a1 + a2 + a3 + epsilon))
+        put(a0, scale, masks.0, i); put(a1, scale, masks.1, i); put(a2, scale, masks.2, i); put(a3, scale, masks.3, i)
+        i += 8
+    }
+    while i < count {
         let (a0, a1, a2, a3) = (Swift.abs(o.0[i]), Swift.abs(o.1[i]), Swift.abs(o.2[i]), Swift.abs(o.3[i]))
-        let inv = 1 / (a0 + a1 + a2 + a3 + epsilon)
-        masks.0[i] = a0 * inv; masks.1[i] = a1 * inv; masks.2[i] = a2 * inv; masks.3[i] = a3 * inv
+        let scale = weight * (1 / (a0 + a1 + a2 + a3 + epsilon))
+        put(a0, scale, masks.0, i); put(a1, scale, masks.1, i); put(a2, scale, masks.2, i); put(a3, scale, masks.3, i)
+        i += 1
     }
 }

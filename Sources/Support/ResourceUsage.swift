@@ -22,14 +22,23 @@ public enum ResourceUsage {
     }
 
     /// Minor page faults so far (memory touched for the first time).
-    public static var minorPageFaults: Int {
+    public static var minorPageFaults: Int { usage.ru_minflt }
+
+    /// User + system CPU seconds so far, all threads (benchmarks: less sensitive to a loaded machine than wall time).
+    public static var cpuSeconds: Double {
+        let u = usage
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+        return seconds(u.ru_utime) + seconds(u.ru_stime)
+    }
+
+    private static var usage: rusage {
         var usage = rusage()
         #if os(Linux)
         getrusage(RUSAGE_SELF.rawValue, &usage)
         #else
         getrusage(RUSAGE_SELF, &usage)
         #endif
-        return usage.ru_minflt
+        return usage
     }
 
     /// Cores this process may run on: its CPU affinity (the `Cpus_allowed` mask of /proc/self/status;

@@ -7,12 +7,14 @@ import Support
 /// the run the checkpoint's position belongs to.
 enum Resume {
     /// Keys that may change between the run that wrote a checkpoint and the one resuming it: they
-    /// say how long to train, how often to save and where things are kept, not what is trained.
+    /// say how long to train, how often to save, where things are kept and how a trained model
+    /// separates songs, not what is trained.
     /// Any other change (batch size, songs, schedule blocks, window hop, model, audio, seed,
     /// input scale, loss, optimizer) would continue some other run from this one's position.
     static let harmlessKeys: Set<String> = [
         "dataset.cache", "dataset.test_split",
         "schedule.repetitions", "schedule.epochs_per_block", "schedule.checkpoint_every_epochs",
+        "separation.hop", "separation.crossfade", "separation.wiener_iterations",   // separation only
     ]
 
     static let howToContinue = "use --restart to train anew in this run folder, or another --run-dir to keep it"

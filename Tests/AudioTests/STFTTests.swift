@@ -109,6 +109,92 @@ func noise(_ count: Int, seed: UInt64) -> [Float] {
         #expect(stft.framesCovering(samples: 1000..<1300) == 3..<9)
     }
 
+    /// Two signals inverted together through one complex FFT (`overlapAddPair`) equal each inverted
+    /// alone (`overlapAdd`), for the default and an odd-sized hop; the frames' DC and Nyquist bins
+    /// carry imaginary parts that both must ignore.
+    @Test(arguments: [(1024, 256), (64, 16), (16, 4), (40, 12)])
+    func pairedInverseEqualsTwoSingleInverses(window: Int, hop: Int) {
+        let stft = STFT(windowLength: window, hop: hop)
+        let bins = stft.bins, frames = 9
+        let a = noise(frames * 2 * bins, seed: 11), b = noise(frames * 2 * bins, seed: 12)
+        let span = (frames - 1) * hop + window
+        var pairFirst = [Float](repeating: 0, count: span), pairSecond = pairFirst, first = pairFirst, second = pairFirst
+        let workspace = stft.makeWorkspace()
+        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
+            pairFirst.withUnsafeMutableBufferPointer { p in pairSecond.withUnsafeMutableBufferPointer { q in
+                stft.overlapAddPair(frames: frames, into: p.baseAddress!, q.baseAddress!, mode: .start, workspace: workspace) { row, za, zb in
+                    za.update(from: pa.baseAddress! + row * 2 * bins, count: 2 * bins)
+                    zb.update(from: pb.baseAddress! + row * 2 * bins, count: 2 * bins)
+                }
+            } }
+            for (source, target) in [(pa, 0), (pb, 1)] {
+                var out = [Float](repeating: 7, count: span)      // overwritten, not added to
+                out.withUnsafeMutableBufferPointer { o in
+                    stft.overlapAdd(frames: frames, into: o.baseAddress!, mode: .start, workspace: workspace) { row, z in
+                        z.update(from: source.baseAddress! + row * 2 * bins, count: 2 * bins)
+                    }
+                }
+                if target == 0 { first = out } else { second = out }
+            }
+        } }
+        // The same frames in blocks of 2, each block resuming where the last left off.
+        var blocks = [Float](repeating: -3, count: span)
+        a.withUnsafeBufferPointer { pa in blocks.withUnsafeMutableBufferPointer { o in
+            for start in stride(from: 0, to: frames, by: 2) {
+                stft.overlapAdd(frames: min(2, frames - start), into: o.baseAddress! + start * hop, mode: start == 0 ? .start : .resume,
+                                workspace: workspace) { row, z in
+                    z.update(from: pa.baseAddress! + (start + row) * 2 * bins, count: 2 * bins)
+                }
+            }
+        } }
+        #expect(blocks == first, "window \(window), hop \(hop): blocks")
+        let peak = first.map(abs).max()!
+        #expect(maxAbsDifference(pairFirst, first) <= 1e-5 * peak && maxAbsDifference(pairSecond, second) <= 1e-5 * peak,
+                "window \(window), hop \(hop)")
+        // Against a direct inverse DFT of frame 0 (real parts of DC and Nyquist only).
+        let w = stft.window
+        var squares = [Double](repeating: 0, count: hop)
+        for j in 0..<window { squares[j % hop] += Double(w[j] * w[j]) }
+        for j in Set([1, hop / 2, hop - 1]) {   // samples only frame 0 reaches
+            var x = Double(a[0]) + Double(a[2 * (bins - 1)]) * (j % 2 == 0 ? 1 : -1)
+            for k in 1..<(window / 2) {
+                let phase = 2 * Double.pi * Double(j * k) / Double(window)
+                x += 2 * (Double(a[2 * k]) * cos(phase) - Double(a[2 * k + 1]) * sin(phase))
+            }
+            let expected = Double(w[j]) * x / Double(window) / squares[j % hop]
+            #expect(abs(Double(pairFirst[j]) - expected) <= 1e-4 * max(1, abs(expected)), "sample \(j)")
+        }
+    }
+
+    /// The vectorised spectral loops against plain ones, at lengths that leave a tail.
+    @Test func maskAndMeanMagnitudeMatchPlainLoops() {
+        for bins in [1, 7, 9, 33, 513] {
+            let x = (0..<3).map { noise(2 * bins, seed: UInt64(20 + $0)) }
+            let m = noise(bins, seed: 30).map(abs)
+            var z = [Float](repeating: 0, count: 2 * bins)
+            x[0].withUnsafeBufferPointer { xp in m.withUnsafeBufferPointer { mp in z.withUnsafeMutableBufferPointer { zp in
+                applyMask(mp.baseAddress!, to: xp.baseAddress!, into: zp.baseAddress!, bins: bins)
+            } } }
+            let expected: [Float] = (0..<2 * bins).map { i in x[0][i] * m[i / 2] }
+            #expect(z == expected)
+            for channels in 1...3 {
+                var out = [Float](repeating: 0, count: bins)
+                let copies = x.prefix(channels).map { v in
+                    let p = UnsafeMutablePointer<Float>.allocate(capacity: v.count)
+                    p.initialize(from: v, count: v.count)
+                    return p
+                }
+                defer { copies.forEach { $0.deallocate() } }
+                out.withUnsafeMutableBufferPointer { meanMagnitude(copies.map { UnsafePointer($0) }, bins: bins, scale: 0.5, into: $0.baseAddress!) }
+                for k in 0..<bins {
+                    let re = x.prefix(channels).reduce(0.0) { $0 + Double($1[2 * k]) } / Double(channels)
+                    let im = x.prefix(channels).reduce(0.0) { $0 + Double($1[2 * k + 1]) } / Double(channels)
+                    #expect(abs(Double(out[k]) - 0.5 * (re * re + im * im).squareRoot()) < 1e-6, "bins \(bins), channels \(channels), k \(k)")
+                }
+            }
+        }
+    }
+
     @Test func polarFormRoundTrips() {
         let stft = STFT()
         let spectrum = stft.analyze(noise(5_000, seed: 7))

@@ -82,6 +82,25 @@ import Testing
         #expect(back == c)
     }
 
+    /// The `separation` section: each key's range and type, named in the error; hop at most T; without
+    /// a hop, the default or T for a model of fewer frames; today's crossfade reproducible.
+    @Test func separationSettingsParseAndValidate() throws {
+        #expect(error(#"{"separation": {"hop": 0}}"#).contains("'separation.hop': expected an integer in 1"))
+        #expect(error(#"{"separation": {"hop": 26}}"#).contains("'separation.hop': must be at most model.frames (25)"))
+        #expect(error(#"{"separation": {"crossfade": "cosine"}}"#).contains(#"'separation.crossfade': expected "linear" or "triangular", got "cosine""#))
+        #expect(error(#"{"separation": {"crossfade": 3}}"#).contains("'separation.crossfade': expected"))
+        #expect(error(#"{"separation": {"wiener_iterations": 11}}"#).contains("'separation.wiener_iterations': expected an integer in 0...10"))
+        #expect(error(#"{"separation": {"hops": 3}}"#).contains("'separation.hops': unknown key"))
+        let today = try Config.parse(Data(#"{"separation": {"hop": 20, "crossfade": "linear"}}"#.utf8), source: "x.json")
+        #expect(today.separation == SeparationSettings(hop: 20, crossfade: .linear, wienerIterations: 0))
+        let small = try Config.parse(Data(#"{"model": {"frames": 6, "t2": 3}, "schedule": {"window_hop": 6}}"#.utf8), source: "x.json")
+        #expect(small.separation.hop == 6)
+        #expect(try Config.parse(Data("{}".utf8), source: "x.json").separation == SeparationSettings())
+        var c = Config()
+        c.separation = SeparationSettings(hop: 5, crossfade: .linear, wienerIterations: 3)
+        #expect(try Config.parse(Data(c.json().utf8), source: "round trip") == c)
+    }
+
     /// Geometric from learning_rate to final_learning_rate over the run's epochs; constant without it.
     @Test func learningRateSchedule() throws {
         var c = Config()

@@ -19,7 +19,7 @@ import Network
         }
         // Overlap 5: weights rise over 5 steps of 1/6, stay at 1, and fall again.
         let expected: [Float] = [1, 2, 3, 4, 5, 6, 7, 8].map { i in min(1, Float(i) / 6, Float(9 - i) / 6) }
-        #expect(zip((0..<8).map(s.crossfade), expected).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
+        #expect(zip((0..<8).map(s.crossfadeWeight), expected).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
     }
 
     @Test func stemsSumToTheMixture() throws {
@@ -76,31 +76,44 @@ import Network
     }
 
     /// The blended mask of a frame is the crossfade-weighted mean of the masks of the windows over it,
-    /// computed here window by window, independently of the streaming code.
-    @Test func maskBlendingMatchesWindowByWindow() throws {
+    /// computed here window by window, independently of the streaming code, for both crossfades
+    /// (weights written out here: the trapezoid, and scipy's triang(8) from scripts/triang_reference.py).
+    @Test(arguments: [(3, SeparationSettings.Crossfade.linear), (3, .triangular), (5, .triangular), (1, .linear), (8, .triangular), (4, .linear)])
+    func maskBlendingMatchesWindowByWindow(hop: Int, crossfade: SeparationSettings.Crossfade) throws {
         let s = tinySeparator()
+        s.windowHop = hop
+        s.crossfade = crossfade
+        s.batchSize = 3
         let frames = 20, bins = 33, t = 8
+        let triang8 = [0.125, 0.375, 0.625, 0.875, 0.875, 0.625, 0.375, 0.125]
+        func weight(_ i: Int) -> Double {
+            switch crossfade {
+            case .linear:
+                let ramp = Double(t - hop + 1)
+                return min(1.0, Double(i + 1) / ramp, Double(t - i) / ramp)
+            case .triangular: return triang8[i]
+            }
+        }
         let magnitudes = noise(frames * bins, seed: 4).map { Swift.abs($0) }
         let blended = try s.masks(magnitudes: magnitudes, frames: frames)
         var sum = [[Double]](repeating: [Double](repeating: 0, count: frames * bins), count: 4)
-        var weight = [Double](repeating: 0, count: frames)
-        for start in stride(from: 0, to: frames, by: 3) {
+        var weights = [Double](repeating: 0, count: frames)
+        for start in stride(from: 0, to: frames, by: hop) {
             var window = [Float](repeating: 0, count: t * bins)
             for i in 0..<t where start + i < frames { for k in 0..<bins { window[i * bins + k] = magnitudes[(start + i) * bins + k] } }
             let m = withNoGrad { softMasks(s.network(Tensor(window, shape: [1, t, bins])), epsilon: 1e-8) }
-            let overlap = t - 3
             for i in 0..<t where start + i < frames {
-                let w = min(1.0, Double(i + 1) / Double(overlap + 1), Double(t - i) / Double(overlap + 1))
-                weight[start + i] += w
-                for src in 0..<4 { for k in 0..<bins { sum[src][(start + i) * bins + k] += w * Double(m[src].data[i * bins + k]) } }
+                weights[start + i] += weight(i)
+                for src in 0..<4 { for k in 0..<bins { sum[src][(start + i) * bins + k] += weight(i) * Double(m[src].data[i * bins + k]) } }
             }
             if start + t >= frames { break }
         }
+        var worst = 0.0
         for src in 0..<4 {
             for f in 0..<frames { for k in 0..<bins {
-                let expected = sum[src][f * bins + k] / weight[f]
-                #expect(Swift.abs(Double(blended[src][f * bins + k]) - expected) < 1e-5)
+                worst = max(worst, Swift.abs(Double(blended[src][f * bins + k]) - sum[src][f * bins + k] / weights[f]))
             } }
         }
+        #expect(worst < 1e-5, "hop \(hop), \(crossfade): off by \(worst)")
     }
 }

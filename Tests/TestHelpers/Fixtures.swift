@@ -18,6 +18,7 @@ public func smallConfig() -> Config {
     c.model.dense = 4
     c.batchSize = 2
     c.windowHop = 6
+    c.separation = SeparationSettings(hop: 1, crossfade: .linear)   // T − 5, as before the setting existed
     return c
 }
 
@@ -42,6 +43,7 @@ public func tinySeparator(seed: UInt64 = 21) -> Separator {
     c.model.t1 = 1; c.model.f1 = 33; c.model.n1 = 4
     c.model.t2 = 3; c.model.f2 = 1; c.model.n2 = 3
     c.model.dense = 6
+    c.separation = SeparationSettings(hop: 3, crossfade: .linear)   // T − 5, as before the setting existed
     let network = ChandnaNetwork(shape: c.model, seed: seed)
     // Decoder outputs well away from zero, so the masks are well defined everywhere.
     for d in network.decoders { d.verticalDeconvolution.bias.data = [1] }

@@ -75,9 +75,11 @@ import Data
         var longer = c
         longer.schedule.repetitions = 3
         longer.checkpointEveryEpochs = 2
+        longer.separation = SeparationSettings(hop: 2, crossfade: .triangular, wienerIterations: 1)
         let (result, run) = try resume(stopped, with: longer, in: folder)
         #expect(!result.crashed && result.status == 0, "\(result)")
         #expect(result.standardError.contains("schedule.repetitions") && result.standardError.contains("schedule.checkpoint_every_epochs"), "\(result)")
+        #expect(result.standardError.contains("separation.hop") && result.standardError.contains("separation.crossfade"), "\(result)")
         let position = try #require(try Checkpoint.load(run.appendingPathComponent("latest.h5")).position)
         #expect(position.repetition == 3)
         let lines = try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n")
