@@ -1,6 +1,6 @@
 /// How a trained network is run over a whole song: the `separation` section of a config. Training
-/// never reads it, so it may change between a run and its resume, and a separator takes it from the
-/// config it is given rather than from the checkpoint (`Separator(checkpoint:fallback:)`).
+/// never reads it, so it may change between a run and its resume. A checkpoint stores it with the
+/// rest of its config; a config or options the user names override it (`Separator(checkpoint:…)`).
 public struct SeparationSettings: Equatable, Sendable {
     /// How overlapping network windows' masks are weighted before they are averaged per frame.
     public enum Crossfade: String, CaseIterable, Sendable {
@@ -14,8 +14,8 @@ public struct SeparationSettings: Equatable, Sendable {
     /// Frames between the starts of consecutive network windows (1...model.frames).
     public var hop = 12
     public var crossfade = Crossfade.triangular
-    /// Iterations of a multichannel Wiener post-filter on the masked spectra (0: none). Parsed and
-    /// stored only: the separator does not run a post-filter yet.
+    /// EM iterations of the multichannel Wiener post-filter (Audio's `WienerFilter`, as open-unmix's
+    /// `--niter`) on each segment's masked spectra (0: none, the paper).
     public var wienerIterations = 0
 
     public init() {}

@@ -56,6 +56,11 @@ final class SegmentWorker {
     private let inverseWeightSums = FloatBuffer()
     /// Per (source, channel), index source · channels + channel: the overlap-added mask frames.
     private let signals: [FloatBuffer]
+    /// The post-filter (nil: none), and its mask frames' mixture per channel and estimates per
+    /// (source, channel), kept between segments of the same length.
+    private let wiener: WienerFilter?
+    private var wienerMixture: [Spectrum] = []
+    private var wienerEstimates: [[Spectrum]] = []
 
     /// Frames per block of the inverse STFTs (`synthesize`).
     static let synthesisBlock = 16
@@ -72,6 +77,7 @@ final class SegmentWorker {
         workspace = stft.makeWorkspace()
         spectra = (0..<channels).map { _ in FloatBuffer() }
         signals = (0..<4 * channels).map { _ in FloatBuffer() }
+        wiener = separator.wienerIterations > 0 ? WienerFilter(iterations: separator.wienerIterations) : nil
     }
 
     /// Whether this worker was made for `separator`'s current settings and `channels` channels.
@@ -79,6 +85,7 @@ final class SegmentWorker {
         channels == self.channels && hop == separator.windowHop && batchSize == max(1, separator.batchSize)
             && engine.network === separator.network
             && weights == (0..<frames).map(separator.crossfadeWeight)
+            && (wiener?.iterations ?? 0) == separator.wienerIterations
     }
 
     /// The four stems' samples `plan.output` (per source, per channel) from `chunk`, the channels'
@@ -98,21 +105,31 @@ final class SegmentWorker {
         analyze(chunk, plan: plan, length: length)
         lap(\.stft)
         let synthesized = (0..<4).filter { $0 != remainder }
-        let sources = (0..<4).map { synthesized.contains($0) ? masks[$0].reserve(maskFrames.count * bins) : nil }
+        // The post-filter models every source, the remainder's too.
+        let blended = wiener == nil ? synthesized : Array(0..<4)
+        let sources = (0..<4).map { blended.contains($0) ? masks[$0].reserve(maskFrames.count * bins) : nil }
         blendMasks(mono: UnsafePointer(mono.pointer), monoFrames: context, windows: plan.windows, maskFrames: maskFrames,
                    totalFrames: totalFrames, into: (sources[0], sources[1], sources[2], sources[3]))
         lap(\.network)
-        // Wiener post-filter goes here. With config.separation.wienerIterations > 0: blend all four
-        // masks above (every source to blendMasks, no remainder source), form each source's and
-        // channel's masked spectrum over `maskFrames` (masks[s] row × spectra[c] row, `bins`
-        // interleaved complex values per frame, frame-major), refine them against the mixture
-        // spectra `spectra[c]`, and hand `synthesize` a `fill` that copies the refined rows instead
-        // of the one below, which masks the mixture.
         let streams = synthesized.flatMap { s in (0..<channels).map { c in (s, c) } }
-        synthesize(streams, frames: maskFrames.count) { stream, row, z in
-            let (s, c) = stream
-            let x = UnsafePointer(spectra[c].pointer) + (maskFrames.lowerBound + row - context.lowerBound) * 2 * bins
-            applyMask(UnsafePointer(masks[s].pointer) + row * bins, to: x, into: z, bins: bins)
+        if wiener != nil {
+            refine(maskFrames: maskFrames, context: context)
+            lap(\.wiener)
+            let refined = wienerEstimates
+            synthesize(streams, frames: maskFrames.count) { stream, row, z in
+                let (s, c) = stream, y = refined[s][c], at = row * bins
+                y.real.withUnsafeBufferPointer { re in
+                    y.imag.withUnsafeBufferPointer { im in
+                        for k in 0..<bins { z[2 * k] = re[at + k]; z[2 * k + 1] = im[at + k] }
+                    }
+                }
+            }
+        } else {
+            synthesize(streams, frames: maskFrames.count) { stream, row, z in
+                let (s, c) = stream
+                let x = UnsafePointer(spectra[c].pointer) + (maskFrames.lowerBound + row - context.lowerBound) * 2 * bins
+                applyMask(UnsafePointer(masks[s].pointer) + row * bins, to: x, into: z, bins: bins)
+            }
         }
         // Samples plan.output of the overlap-added frames, which begin at sample maskFrames.lowerBound·H − P.
         let offset = plan.output.lowerBound - (maskFrames.lowerBound * stft.hop - stft.padding)
@@ -140,6 +157,37 @@ final class SegmentWorker {
             }
         }
         lap(\.istft)
+    }
+
+    /// The post-filter on the mask frames: each source's masked spectrum of each channel (its blended
+    /// mask times the channel's mixture spectrum), refined by `wiener` against the mixture, into
+    /// `wienerEstimates`. The filter estimates each source's spatial covariance from the frames it
+    /// is given, here the segment's (norbert's per-song estimate differs by at most 0.04 dB, BENCHMARKS.md).
+    private func refine(maskFrames: Range<Int>, context: Range<Int>) {
+        guard let wiener else { return }
+        let n = maskFrames.count, bins = self.bins
+        // Taken out of the properties while they are written (a mutable view of one property's
+        // element during another would overlap), and put back so the next segment reuses them.
+        var mixture = wienerMixture, estimates = wienerEstimates
+        (wienerMixture, wienerEstimates) = ([], [])
+        if mixture.count != channels || mixture.first?.frames != n {
+            mixture = (0..<channels).map { _ in Spectrum(frames: n, bins: bins) }
+            estimates = (0..<4).map { _ in (0..<channels).map { _ in Spectrum(frames: n, bins: bins) } }
+        }
+        for c in 0..<channels {
+            let x = UnsafePointer(spectra[c].pointer) + (maskFrames.lowerBound - context.lowerBound) * 2 * bins
+            // Real and imaginary parts one after the other: two mutable views of one array's
+            // elements at once would overlap.
+            mixture[c].real.withUnsafeMutableBufferPointer { y in for i in 0..<n * bins { y[i] = x[2 * i] } }
+            mixture[c].imag.withUnsafeMutableBufferPointer { y in for i in 0..<n * bins { y[i] = x[2 * i + 1] } }
+            for s in 0..<4 {
+                let m = UnsafePointer(masks[s].pointer)
+                estimates[s][c].real.withUnsafeMutableBufferPointer { y in for i in 0..<n * bins { y[i] = m[i] * x[2 * i] } }
+                estimates[s][c].imag.withUnsafeMutableBufferPointer { y in for i in 0..<n * bins { y[i] = m[i] * x[2 * i + 1] } }
+            }
+        }
+        wiener.refine(&estimates, mixture: mixture)
+        (wienerMixture, wienerEstimates) = (mixture, estimates)
     }
 
     /// Inverse STFTs of `frames` consecutive frames for each (source, channel) stream into its

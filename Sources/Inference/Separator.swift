@@ -26,6 +26,8 @@ public final class Separator {
     }
     /// The weights of overlapping windows' masks.
     public var crossfade: SeparationSettings.Crossfade
+    /// EM iterations of the multichannel Wiener post-filter on each segment's masked spectra (0: none).
+    public var wienerIterations: Int
     /// Windows per network call.
     public var batchSize = 16
     /// Frames per segment (bounds memory: a few seconds of audio per worker).
@@ -48,15 +50,16 @@ public final class Separator {
         stft = STFT(windowLength: config.features.windowLength, hop: config.features.hop)
         windowHop = min(config.separation.hop, config.model.frames)
         crossfade = config.separation.crossfade
+        wienerIterations = config.separation.wienerIterations
     }
 
-    /// A separator from a checkpoint: the network and its sizes from the config stored in it (or
-    /// `fallback`'s for a bare weights file), the `separation` settings from `fallback`, the config
-    /// the command was given: they say how to run the model, not what the model is.
-    public convenience init(checkpoint: URL, fallback: Config = Config()) throws {
+    /// A separator from a checkpoint: the network, its sizes and its `separation` settings from the
+    /// config stored in it (or `fallback`'s for a bare weights file that stores none); `separation`,
+    /// when given (a config or options the user named), overrides how the model is run over a song.
+    public convenience init(checkpoint: URL, fallback: Config = Config(), separation: SeparationSettings? = nil) throws {
         let model = try TrainedModel.load(checkpoint, fallback: fallback)
         var config = model.config
-        config.separation = fallback.separation
+        if let separation { config.separation = separation }
         self.init(network: model.network, config: config)
     }
 
@@ -212,6 +215,8 @@ public final class SeparationTimings: @unchecked Sendable {
     public var stft = 0.0
     /// Network windows, soft masks and their crossfade.
     public var network = 0.0
+    /// The Wiener post-filter, when it runs (`separation.wiener_iterations` > 0).
+    public var wiener = 0.0
     /// Masking every channel's spectrum, the inverse STFTs (overlap-add) and the remainder stem.
     public var istft = 0.0
     /// Waiting for a free stems buffer (the segments ahead of the one to hand back next are done).

@@ -41,7 +41,7 @@ struct Demo: ParsableCommand {
         if try trainer.run() == .interrupted { throw ExitCode(130) }
 
         let weights = trainer.checkpointURL
-        let separator = try Separator(checkpoint: weights, fallback: c)
+        let separator = try Separator(checkpoint: weights, fallback: c, separation: c.separation)
         let test = try Dataset.open(root).songs(split: c.testSplit)
         guard let first = test.first else { throw CNNSepError("\(root.path): no songs in split \(c.testSplit)") }
         note("3/4 separating \(first.name) into separated/\(first.name)/")

@@ -48,6 +48,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Framewise BSS Eval with windows and hops of this many seconds (median over frames), as museval does with 1.")
     var framewise: Double?
 
+    @OptionGroup(title: "How the model is run over a song")
+    var separation: SeparationOptions
+
     @Flag(help: "Also score ideal ratio masks (upper bound) and the mixture as estimate (baseline).")
     var oracle = false
 
@@ -104,7 +107,11 @@ struct Eval: ParsableCommand {
         let given = try config.map(loadConfig)
         let weights = try checkpoint.map { URL(fileURLWithPath: $0) } ?? TrainedModel.latest(for: given ?? loadConfig(nil))
         let model = try TrainedModel.load(weights, fallback: given ?? Config())
-        let separator = Separator(network: model.network, config: model.config)
+        // How it is run over a song: --config's separation section, else the checkpoint's; then the options.
+        var run = model.config
+        if let given { run.separation = given.separation }
+        let separator = Separator(network: model.network, config: run)
+        try separation.apply(to: separator)
         separator.threads = SongShard.threads
         var c = given ?? model.config
         if let dataset { c.datasetRoot = dataset }

@@ -65,6 +65,9 @@ struct Predict: ParsableCommand {
     @Option(name: .customLong("mp3-bitrate"), help: "MP3 bit rate in kbit/s (\(MP3BitRate.allowed.map(String.init).joined(separator: ", ")); default \(MP3BitRate.default)).")
     var mp3Bitrate: Int?
 
+    @OptionGroup(title: "How the model is run over a song")
+    var separation: SeparationOptions
+
     @Flag(help: "Separate again even when a song's files all exist.")
     var force = false
 
@@ -178,7 +181,9 @@ struct Predict: ParsableCommand {
         options.progress = !quiet && ranks.size == 1
         let plan = try PredictPlan.make(inputs, options: options)
         // A model without a stored config (a Keras weights file) takes its settings from --config or the defaults.
-        let separator = try Separator(checkpoint: weights, fallback: given ?? Config())
+        // How it is run over a song: --config's separation section, else the checkpoint's; then the options.
+        let separator = try Separator(checkpoint: weights, fallback: given ?? Config(), separation: given?.separation)
+        try separation.apply(to: separator)
         separator.threads = SongShard.threads
         return (separator, plan, options)
     }

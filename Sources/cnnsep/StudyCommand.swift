@@ -85,12 +85,12 @@ struct Study: ParsableCommand {
             let checkpoint = run.appendingPathComponent("latest.h5")
             let evalFile = run.appendingPathComponent("eval.json")
             models.append(try reuse(evalFile, songs: list, unless: restart || outcome == .finished) {
-                let evaluator = Evaluator(separator: try Separator(checkpoint: checkpoint, fallback: c))
+                let evaluator = Evaluator(separator: try Separator(checkpoint: checkpoint, fallback: c, separation: c.separation))
                 return try score(list, "seed \(seed)") { try evaluator.evaluate($0, oracle: false) }
             })
         }
         let baselines = try reuse(folder.appendingPathComponent("baselines.json"), songs: list, unless: restart) {
-            let evaluator = Evaluator(separator: try Separator(checkpoint: folder.appendingPathComponent("seed-\(seeds[0])/latest.h5"), fallback: base))
+            let evaluator = Evaluator(separator: try Separator(checkpoint: folder.appendingPathComponent("seed-\(seeds[0])/latest.h5"), fallback: base, separation: base.separation))
             return try score(list, "baselines") { try evaluator.baselines($0) }
         }
         let summary = StudySummary(config: base.name, dataset: root.path, split: base.testSplit, seeds: seeds,

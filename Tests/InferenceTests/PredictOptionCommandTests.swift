@@ -38,6 +38,31 @@ import Testing
         #expect(bad.status != 0 && bad.standardError.contains("'piano'"), "\(bad)")
     }
 
+    /// How the model is run over the song: the checkpoint's stored separation settings (hop 3,
+    /// linear) unless options say otherwise; --wiener N post-filters (the stems still add up to the
+    /// input); out-of-range values are one line naming the option.
+    @Test func separationOptionsOverrideTheCheckpointsSettings() throws {
+        let (folder, song) = try setUp()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func vocals(_ extra: [String], out: String) throws -> AudioBuffer {
+            let result = try runCNNSep(["predict", "song.wav", "--checkpoint", "model.h5", "--format", "float", "--out", out] + extra, in: folder)
+            try #require(result.status == 0, "\(result)")
+            return try AudioFile.read(folder.appendingPathComponent("\(out)/song/vocals.wav"))
+        }
+        let full = try AudioFile.read(folder.appendingPathComponent("full/song/vocals.wav"))
+        #expect(try vocals(["--hop", "3", "--crossfade", "linear"], out: "same").channels == full.channels)
+        #expect(try vocals(["--hop", "8"], out: "hop8").channels != full.channels)
+        #expect(try vocals(["--wiener", "1"], out: "wiener").channels != full.channels)
+        let wiener = try readStems(folder.appendingPathComponent("wiener/song"), fourStems)
+        #expect(sumError(wiener, song) < 1e-5, "the post-filtered stems miss the input by \(sumError(wiener, song))")
+        for (option, value, named) in [("--wiener", "11", "--wiener"), ("--hop", "0", "--hop"), ("--hop", "9", "--hop"),
+                                       ("--crossfade", "cubic", "--crossfade")] {
+            let bad = try runCNNSep(["predict", "song.wav", "--checkpoint", "model.h5", option, value, "--out", "bad"], in: folder)
+            #expect(bad.status != 0 && !bad.crashed && bad.standardError.contains(named), "\(option) \(value): \(bad)")
+            #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("bad").path))
+        }
+    }
+
     /// --two-stems vocals: vocals (the full run's) and no_vocals, which add up to the input.
     @Test func twoStemsAddUpToTheInput() throws {
         let (folder, song) = try setUp()

@@ -27,13 +27,14 @@ import Network
         #expect(zip((0..<25).map(full.crossfadeWeight), Self.triang25).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
     }
 
-    /// The config's hop and crossfade are what the separator uses, and a separator made from a
-    /// checkpoint takes them from the config it is given, not from the one stored in the checkpoint.
-    @Test func theSeparatorRunsTheGivenConfigsSettings() throws {
+    /// The config's hop and crossfade are what the separator uses. A separator made from a
+    /// checkpoint runs the settings stored in it (a checkpoint is self-sufficient), unless the
+    /// command names others (`--config`'s section, or options), which override them.
+    @Test func theSeparatorRunsTheStoredSettingsUnlessOthersAreGiven() throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         var stored = smallConfig()
-        stored.separation = SeparationSettings(hop: 6, crossfade: .linear)
+        stored.separation = SeparationSettings(hop: 4, crossfade: .linear, wienerIterations: 1)
         let network = ChandnaNetwork(shape: stored.model, seed: 3)
         var checkpoint = Checkpoint(layers: network.weights())
         checkpoint.configJSON = stored.json()
@@ -41,11 +42,13 @@ import Network
         try checkpoint.save(to: url)
         var given = Config()
         given.separation = SeparationSettings(hop: 2, crossfade: .triangular)
-        let separator = try Separator(checkpoint: url, fallback: given)
-        #expect(separator.windowHop == 2 && separator.crossfade == .triangular)
+        let plain = try Separator(checkpoint: url, fallback: given)
+        #expect(plain.windowHop == 4 && plain.crossfade == .linear && plain.wienerIterations == 1)
+        let separator = try Separator(checkpoint: url, fallback: given, separation: given.separation)
+        #expect(separator.windowHop == 2 && separator.crossfade == .triangular && separator.wienerIterations == 0)
         #expect(separator.config.model == stored.model)
         given.separation.hop = 7                       // more than the checkpoint's 6 frames: taken as 6
-        #expect(try Separator(checkpoint: url, fallback: given).windowHop == 6)
+        #expect(try Separator(checkpoint: url, fallback: given, separation: given.separation).windowHop == 6)
     }
 
     /// One separator reused over songs of different lengths and channel counts (its workers keep
