@@ -129,12 +129,24 @@ import Testing
         #expect(config.status == 0 && config.standardOutput.contains("per-song scores: ") && config.standardOutput.contains("mine/eval/Test"), "\(config)")
     }
 
-    /// No checkpoint, no config, nothing found: one line pointing at `cnnsep demo`.
+    /// No checkpoint, no config, nothing found: one line pointing at `cnnsep demo`. The binary runs
+    /// from a copy in a bare folder: the build's own finds the checkout's shipped Models/cnnsep.h5.
     @Test func predictWithoutAModelPointsAtTheDemo() throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        try writeSong(folder.appendingPathComponent("song.wav"), seconds: 0.2, seed: 7)
-        let result = try runCNNSep(["predict", "song.wav"], in: folder)
+        let bare = folder.appendingPathComponent("bin/cnnsep")
+        try FileManager.default.createDirectory(at: bare.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: try #require(cnnsepExecutable), to: bare)
+        let work = folder.appendingPathComponent("work")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        try writeSong(work.appendingPathComponent("song.wav"), seconds: 0.2, seed: 7)
+        // A child spawned meanwhile by a test running in parallel may briefly hold the copy's write
+        // descriptor (ETXTBSY, "Text file busy", exit 126): wait for it to close.
+        var result = try runCNNSep(["predict", "song.wav"], in: work, executable: bare)
+        for _ in 0..<50 where result.status == 126 && result.standardError.contains("Text file busy") {
+            usleep(100_000)
+            result = try runCNNSep(["predict", "song.wav"], in: work, executable: bare)
+        }
         #expect(result.status == 1 && !result.crashed && result.errorLines.count == 1, "\(result)")
         #expect(result.standardError.contains("no trained model") && result.standardError.contains("`cnnsep demo`"), "\(result)")
         #expect(!result.standardError.contains("dsd100"), "\(result)")

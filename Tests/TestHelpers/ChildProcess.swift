@@ -29,12 +29,14 @@ public let cnnsepExecutable: URL? = {
 
 /// Runs the built `cnnsep` with `arguments` in `folder` and waits for it. With `fileSizeLimitKB`
 /// the child may not write files larger than that (RLIMIT_FSIZE, with SIGXFSZ ignored so a write
-/// past the limit fails with EFBIG, as a full disk fails with ENOSPC).
+/// past the limit fails with EFBIG, as a full disk fails with ENOSPC). `executable` runs another copy
+/// of the binary (one with no shipped model beside it).
 ///
 /// Spawned with posix_spawn and reaped with waitpid: Foundation's `Process.waitUntilExit` was seen
 /// to miss a child's exit while other tests ran in parallel, hanging the test run.
-public func runCNNSep(_ arguments: [String], in folder: URL, fileSizeLimitKB: Int? = nil) throws -> ChildResult {
-    guard let executable = cnnsepExecutable else {
+public func runCNNSep(_ arguments: [String], in folder: URL, fileSizeLimitKB: Int? = nil,
+                      executable chosen: URL? = nil) throws -> ChildResult {
+    guard let executable = chosen ?? cnnsepExecutable else {
         throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "cnnsep executable not found beside the tests; run `swift build --build-tests`"])
     }
     let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
