@@ -48,9 +48,8 @@ public enum AudioFile {
         guard buffer.channelCount > 0, buffer.frameCount > 0 else {
             throw CNNSepError("\(url.path): nothing to write (the audio has no samples)")
         }
-        try checkFinite(buffer, name: url.path)
-        let peak = buffer.peak
-        let scale: Float = rescale && peak > 1 ? 1 / peak : 1
+        let peak = rescale ? buffer.peak : 0
+        let scale: Float = peak > 1 ? 1 / peak : 1
         let fileFormat = try SndFormat.forWriting(url, format: format)
         return try AtomicFile.write(to: url) { temporary in
             let sink = try SndSink(path: temporary.path, name: url.path, sampleRate: buffer.sampleRate,

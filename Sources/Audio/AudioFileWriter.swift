@@ -40,8 +40,8 @@ public final class AudioFileWriter {
             throw CNNSepError("\(url.path): writer expects \(channelCount) channels at \(sampleRate) Hz, "
                               + "got \(buffer.channelCount) at \(buffer.sampleRate) Hz")
         }
-        try AudioFile.checkFinite(buffer, name: url.path, frameOffset: sink.framesWritten)
-        try sink.write(buffer, scale: 1)
+        // In one pass, so that a piece with NaN/Inf is refused before any of it is written.
+        try sink.write(buffer, scale: 1, framesPerPass: buffer.frameCount)
     }
 
     /// Finishes the file and renames it into place. Throws (and deletes the temporary file) if nothing

@@ -164,7 +164,7 @@ public final class StreamingResampler {
 }
 
 /// Calls `body` with the base address of every array, all valid at once.
-private func withBaseAddresses<R>(_ arrays: [[Float]], _ body: ([UnsafePointer<Float>?]) throws -> R) throws -> R {
+func withBaseAddresses<R>(_ arrays: [[Float]], _ body: ([UnsafePointer<Float>?]) throws -> R) throws -> R {
     func step(_ i: Int, _ pointers: [UnsafePointer<Float>?]) throws -> R {
         if i == arrays.count { return try body(pointers) }
         return try arrays[i].withUnsafeBufferPointer { try step(i + 1, pointers + [$0.baseAddress]) }

@@ -2,11 +2,17 @@ import CSndFile
 import Foundation
 import Support
 
-/// An open libsndfile handle being written, with clipping and counting.
+/// An open libsndfile handle being written, with clipping and counting. 16-bit PCM in WAV and AIFF
+/// is converted here (`PCM16Conversion`, libsndfile's own rounding) and handed over as integers;
+/// everything else goes as floats (clamped to ±1 unless the file holds floats) for libsndfile to encode.
 final class SndSink {
     let name: String
     let channelCount: Int
     let clips: Bool
+    /// Whether samples go to libsndfile as 16-bit integers (see `PCM16Conversion`).
+    let pcm16: Bool
+    private var shorts: [Int16] = []
+    private var floats: [Float] = []
     private var file: OpaquePointer?
     private(set) var clipped = 0
     private(set) var framesWritten = 0
@@ -17,6 +23,8 @@ final class SndSink {
         self.name = name
         self.channelCount = channelCount
         clips = format & Int32(SF_FORMAT_SUBMASK) != Int32(SF_FORMAT_FLOAT)
+        let container = Int(format) & SF_FORMAT_TYPEMASK
+        pcm16 = Int(format) & SF_FORMAT_SUBMASK == SF_FORMAT_PCM_16 && (container == SF_FORMAT_WAV || container == SF_FORMAT_AIFF)
         guard sampleRate > 0, channelCount > 0 else {
             throw CNNSepError("\(name): cannot write \(channelCount) channels at \(sampleRate) Hz")
         }
@@ -49,36 +57,54 @@ final class SndSink {
 
     deinit { closeQuietly() }
 
-    func write(_ buffer: AudioBuffer, scale: Float) throws {
+    /// Appends `buffer` × `scale`, converted `framesPerPass` frames at a time (one pass interleaves,
+    /// clips, counts and checks each stretch before any of it is handed to libsndfile). Throws for
+    /// NaN/Inf naming the first such sample; stretches before it are already in the file.
+    func write(_ buffer: AudioBuffer, scale: Float, framesPerPass: Int = 1 << 16) throws {
         guard let file else { throw CNNSepError("\(name): already closed") }
         let frames = buffer.frameCount
-        let chunk = min(max(frames, 1), 1 << 16)
-        var interleaved = [Float](repeating: 0, count: chunk * channelCount)
-        var start = 0
-        while start < frames {
-            let count = min(chunk, frames - start)
-            var clippedHere = 0
-            interleaved.withUnsafeMutableBufferPointer { dst in
-                for c in 0..<channelCount {
-                    buffer.channels[c].withUnsafeBufferPointer { src in
-                        for i in 0..<count {
-                            var x = src[start + i] * scale
-                            if clips && abs(x) > 1 { clippedHere += 1; x = x > 0 ? 1 : -1 }
-                            dst[i * channelCount + c] = x
-                        }
-                    }
+        let pass = min(max(frames, 1), framesPerPass)
+        try withBaseAddresses(buffer.channels) { baseAddresses in
+            let channels = baseAddresses.map { $0 ?? UnsafePointer(bitPattern: 8)! }  // nil only when empty: never read
+            var start = 0
+            while start < frames {
+                let range = start..<min(start + pass, frames)
+                let tally: ConversionTally, written: Int
+                if pcm16 {
+                    if shorts.count < pass * channelCount { shorts = [Int16](repeating: 0, count: pass * channelCount) }
+                    var conversion = PCM16Conversion(scale: scale)
+                    shorts.withUnsafeMutableBufferPointer { interleave(channels, frames: range, into: $0.baseAddress!, with: &conversion) }
+                    tally = conversion.tally
+                    try Self.checkFinite(tally, channels, range, name: name, firstFrame: framesWritten - start)
+                    written = Int(sf_writef_short(file, shorts, sf_count_t(range.count)))
+                } else {
+                    if floats.count < pass * channelCount { floats = [Float](repeating: 0, count: pass * channelCount) }
+                    var conversion = FloatConversion(scale: scale, clips: clips)
+                    floats.withUnsafeMutableBufferPointer { interleave(channels, frames: range, into: $0.baseAddress!, with: &conversion) }
+                    tally = conversion.tally
+                    try Self.checkFinite(tally, channels, range, name: name, firstFrame: framesWritten - start)
+                    written = Int(sf_writef_float(file, floats, sf_count_t(range.count)))
                 }
+                guard written == range.count else {
+                    let reason = String(cString: sf_strerror(file)).trimmingCharacters(in: .whitespacesAndNewlines)
+                    throw CNNSepError("\(name): cannot write (\(reason))")
+                }
+                clipped += tally.clipped
+                framesWritten += range.count
+                start = range.upperBound
             }
-            clipped += clippedHere
-            let written = Int(interleaved.withUnsafeBufferPointer {
-                sf_writef_float(file, $0.baseAddress, sf_count_t(count))
-            })
-            guard written == count else {
-                let reason = String(cString: sf_strerror(file)).trimmingCharacters(in: .whitespacesAndNewlines)
-                throw CNNSepError("\(name): cannot write (\(reason))")
+        }
+    }
+
+    /// The error for the first NaN/Inf in `range` when the pass found one; frame n of the buffer is
+    /// frame `firstFrame + n` of the file.
+    private static func checkFinite(_ tally: ConversionTally, _ channels: [UnsafePointer<Float>], _ range: Range<Int>,
+                                    name: String, firstFrame: Int) throws {
+        guard !tally.finite else { return }
+        for n in range {
+            for (c, channel) in channels.enumerated() where !channel[n].isFinite {
+                throw CNNSepError("\(name): sample \(firstFrame + n) of channel \(c) is \(channel[n]); audio must be finite")
             }
-            start += count
-            framesWritten += count
         }
     }
 
