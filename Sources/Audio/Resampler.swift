@@ -60,6 +60,11 @@ public struct ResamplerRecipe: Sendable, Equatable, CustomStringConvertible {
 
     /// What `Resampler` uses, chosen by measurement (BENCHMARKS.md, Audio).
     public static let standard = ResamplerRecipe(precision: .veryHigh)
+    /// Separation's own conversions (a song to the model's rate, three stems back; "other" is the
+    /// remainder at the song's rate, so the stems add up to the input whatever the converter): about
+    /// −130 dB from scipy's resample_poly, far below any separation's error, and 1.4–2.8× faster
+    /// (ResamplerQualityTests, BENCHMARKS.md Separation).
+    public static let separation = ResamplerRecipe(precision: .high)
 
     public var description: String {
         "\(precision.rawValue) \(phase) phase\(flatPassband ? " flat passband" : "")"
