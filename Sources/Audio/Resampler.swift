@@ -60,6 +60,11 @@ public struct ResamplerRecipe: Sendable, Equatable, CustomStringConvertible {
 
     /// What `Resampler` uses, chosen by measurement (BENCHMARKS.md, Audio).
     public static let standard = ResamplerRecipe(precision: .veryHigh)
+    /// Separation's own conversions (a song to the model's rate, three stems back; "other" is the
+    /// remainder at the song's rate, so the stems add up to the input whatever the converter): about
+    /// −130 dB from scipy's resample_poly, far below any separation's error, and 1.4–2.8× faster
+    /// (ResamplerQualityTests, BENCHMARKS.md Separation).
+    public static let separation = ResamplerRecipe(precision: .high)
 
     public var description: String {
         "\(precision.rawValue) \(phase) phase\(flatPassband ? " flat passband" : "")"
@@ -164,7 +169,7 @@ public final class StreamingResampler {
 }
 
 /// Calls `body` with the base address of every array, all valid at once.
-private func withBaseAddresses<R>(_ arrays: [[Float]], _ body: ([UnsafePointer<Float>?]) throws -> R) throws -> R {
+func withBaseAddresses<R>(_ arrays: [[Float]], _ body: ([UnsafePointer<Float>?]) throws -> R) throws -> R {
     func step(_ i: Int, _ pointers: [UnsafePointer<Float>?]) throws -> R {
         if i == arrays.count { return try body(pointers) }
         return try arrays[i].withUnsafeBufferPointer { try step(i + 1, pointers + [$0.baseAddress]) }

@@ -121,11 +121,11 @@ extension Separator {
         try reader.seek(to: frames.lowerBound)
         let channels = info.channelCount
         // One mono converter per channel (and per stem) so that they can share the cores evenly.
-        let up = try (0..<channels).map { _ in try StreamingResampler(from: info.sampleRate, to: modelRate, channelCount: 1) }
+        let up = try (0..<channels).map { _ in try StreamingResampler(from: info.sampleRate, to: modelRate, channelCount: 1, recipe: .separation) }
         let other = Stem.other.index
         let converted = (0..<4).filter { $0 != other }
         let down = try (0..<converted.count * channels).map { _ in
-            try StreamingResampler(from: modelRate, to: info.sampleRate, channelCount: 1)
+            try StreamingResampler(from: modelRate, to: info.sampleRate, channelCount: 1, recipe: .separation)
         }
         // Converted input kept from `start` on: the separator asks for ranges that only move forward.
         var kept = [[Float]](repeating: [], count: info.channelCount)
