@@ -75,4 +75,26 @@ import Testing
         #expect(alone.status == 1, "\(alone)")
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("fresh").path))
     }
+
+    /// Errors name files as the user typed them: a relative path stays relative (it came out absolute).
+    @Test func aBadFileIsNamedAsTyped() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try writeTinyCheckpoint(to: folder.appendingPathComponent("model.h5"))
+        try Data("not audio".utf8).write(to: { try FileManager.default.createDirectory(at: folder.appendingPathComponent("sub"), withIntermediateDirectories: true)
+            return folder.appendingPathComponent("sub/bad.wav") }())
+        try Data("not a checkpoint".utf8).write(to: folder.appendingPathComponent("sub/bad.h5"))
+        try writeSong(folder.appendingPathComponent("song.wav"), seconds: 0.2, seed: 5)
+        for (arguments, typed) in [(["predict", "sub/bad.wav", "--checkpoint", "model.h5"], "sub/bad.wav"),
+                                   (["predict", "song.wav", "--checkpoint", "sub/bad.h5"], "sub/bad.h5"),
+                                   (["predict", "song.wav", "--checkpoint", "sub/none.h5"], "sub/none.h5"),
+                                   (["eval", "--checkpoint", "sub/bad.h5", "--dataset", "sub"], "sub/bad.h5"),
+                                   (["eval", "--checkpoint", "model.h5", "--dataset", "sub"], "sub"),
+                                   (["train", "--config", "sub/bad.h5"], "sub/bad.h5")] {
+            let result = try runCNNSep(arguments, in: folder)
+            #expect(result.status == 1 && !result.crashed && result.errorLines.count == 1, "\(arguments): \(result)")
+            let line = String(result.errorLines.first ?? "")
+            #expect(line.hasPrefix("Error: \(typed):") && !line.contains(folder.path), "\(arguments): \(line)")
+        }
+    }
 }
