@@ -45,6 +45,7 @@ public struct Evaluator {
             let buffer = try AudioFile.read(url)
             guard buffer.frameCount > 0 else { throw CNNSepError("\(url.relativePath): zero-length audio") }
             try Separator.checkLevel(buffer.channels, of: url, from: 0)
+            try separator.checkRate(of: url, sampleRate: buffer.sampleRate)
             return buffer.sampleRate == rate ? buffer.mono() : try Resampler.resample(buffer.mono(), from: buffer.sampleRate, to: rate)
         }
         let mixture = try mono(song.mixture)

@@ -6,17 +6,18 @@ import Support
 /// for them, taken away again when the song fails.
 extension Separator {
     /// The largest sample magnitude separation takes (full scale is ±1). The STFT squares
-    /// magnitudes of up to |x| · window length in Float: stems came out NaN from about 1e17 (window
-    /// 1024, measured on two trained models). 1e10 leaves a margin of 10^5 to the network's gains
-    /// for windows up to 65536, and takes float files written at an integer scale (±2^31).
+    /// magnitudes of up to |x| · window length in Float: noise peaking at 1e18 gave NaN stems, at
+    /// 1e17 finite ones (window 1024, both trained models measured). 1e10 leaves a margin of 10^5
+    /// to the network's gains for windows up to 65536, and takes float files written at an integer
+    /// scale (±2^31).
     public static let largestInputSample: Float = 1e10
 
     /// Refuses a song whose rate cannot be converted to the model's, naming the rates that can.
-    public func checkRate(of input: URL, _ info: AudioInfo) throws {
+    public func checkRate(of input: URL, sampleRate: Int) throws {
         let modelRate = config.features.sampleRate
         let rates = Resampler.convertibleRates(to: modelRate)
-        guard rates.contains(info.sampleRate) else {
-            throw CNNSepError("\(input.relativePath): sample rate \(info.sampleRate) Hz; the model runs at \(modelRate) Hz, "
+        guard rates.contains(sampleRate) else {
+            throw CNNSepError("\(input.relativePath): sample rate \(sampleRate) Hz; the model runs at \(modelRate) Hz, "
                               + "and songs of \(rates.lowerBound) to \(rates.upperBound) Hz can be converted to it")
         }
     }

@@ -48,7 +48,7 @@ extension Separator {
         let started = Date()
         let info = try AudioFile.info(input)
         guard info.frameCount > 0 else { throw CNNSepError("\(input.relativePath): zero-length audio, nothing to separate") }
-        try checkRate(of: input, info)
+        try checkRate(of: input, sampleRate: info.sampleRate)
         let frames = options.frames ?? 0..<info.frameCount
         guard frames.lowerBound >= 0, frames.upperBound <= info.frameCount, !frames.isEmpty else {
             throw CNNSepError("\(input.relativePath): frames \(frames.lowerBound)..<\(frames.upperBound) asked for, the file has \(info.frameCount)")

@@ -2,6 +2,9 @@ import Audio
 import Foundation
 import Testing
 import TestHelpers
+import Data
+import Evaluation
+import Support
 
 /// `cnnsep eval` on signals too short for BSS Eval (fewer than `Metrics.minimumLength(sources: 4)`
 /// = 1537 samples, whole songs or framewise windows): the projections' least-squares fallback took
@@ -46,5 +49,24 @@ import TestHelpers
         let line = String(result.errorLines.first ?? "")
         #expect(line.contains("--framewise 0.01") && line.contains("441 samples") && line.contains("1537"), "\(line)")
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("scores").path))
+    }
+}
+
+/// `eval` reads songs through the separator's checks: a mixture at a rate the model's cannot be
+/// converted from, or with samples of 1e30, is refused naming the file (the rate's line named no
+/// file, and 1e30 came out as "bss eval: estimate 0 sample 144 is -nan").
+@Suite struct EvalInputTests {
+    @Test(arguments: [8, 44100])
+    func aMixtureThatIsNoAudioIsRefusedNamingIt(rate: Int) throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try ShortSongEvalTests.writeDataset(folder, song: "song", samples: 4000)
+        let song = try #require(try Dataset.open(folder).songs(split: "test").first)
+        var samples = noise(4000, seed: 1).map { $0 * 0.2 }
+        if rate == 44100 { samples[300] = 1e30 }
+        try AudioFile.write(AudioBuffer(sampleRate: rate, mono: samples), to: song.mixture, format: .float)
+        let message = errorMessage { _ = try Evaluator(separator: tinySeparator()).evaluate(song, oracle: false) }
+        let expected = rate == 44100 ? "sample 300" : "sample rate 8 Hz"
+        #expect(message?.hasPrefix(song.mixture.path + ": ") == true && message?.contains(expected) == true, "\(String(describing: message))")
     }
 }
