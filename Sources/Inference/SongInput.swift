@@ -41,8 +41,8 @@ extension Separator {
     /// a folder another song of the process has just made (jobs share `--out`).
     private static let folders = NSLock()
 
-    /// A writer for each output (temporary files beside them), and the folders that made necessary
-    /// (deepest first) for `removeEmpty` if the song fails.
+    /// A writer for each output (temporary files beside them), and the folders it had to make
+    /// (deepest first), for `removeEmpty` if the song fails.
     static func openWriters(_ outputs: [StemOutput], info: AudioInfo,
                             options: SeparationFileOptions) throws -> ([AudioFileWriter], [URL]) {
         folders.lock()
@@ -70,7 +70,7 @@ extension Separator {
         return (writers, created)
     }
 
-    /// Removes those of `folders` (deepest first) that are empty; a folder something was put in stays.
+    /// Removes those of `created` (deepest first) that are empty; a folder something was put in stays.
     static func removeEmpty(_ created: [URL]) {
         folders.lock()
         defer { folders.unlock() }
