@@ -26,13 +26,13 @@ public enum AudioFile {
         let reader = try AudioFileReader(url)
         let range = frames ?? 0..<reader.info.frameCount
         guard range.lowerBound >= 0, range.upperBound <= reader.info.frameCount else {
-            throw CNNSepError("\(url.path): frames \(range.lowerBound)..<\(range.upperBound) requested, "
+            throw CNNSepError("\(url.relativePath): frames \(range.lowerBound)..<\(range.upperBound) requested, "
                               + "but the file has \(reader.info.frameCount) frames")
         }
         try reader.seek(to: range.lowerBound)
         let buffer = try reader.read(frames: range.count)
         guard buffer.frameCount == range.count else {
-            throw CNNSepError("\(url.path): truncated (header promises \(reader.info.frameCount) frames, "
+            throw CNNSepError("\(url.relativePath): truncated (header promises \(reader.info.frameCount) frames, "
                               + "only \(range.lowerBound + buffer.frameCount) could be decoded)")
         }
         return buffer
@@ -46,13 +46,13 @@ public enum AudioFile {
     public static func write(_ buffer: AudioBuffer, to url: URL, format: SampleFormat = .wav16,
                              rescale: Bool = false) throws -> WriteReport {
         guard buffer.channelCount > 0, buffer.frameCount > 0 else {
-            throw CNNSepError("\(url.path): nothing to write (the audio has no samples)")
+            throw CNNSepError("\(url.relativePath): nothing to write (the audio has no samples)")
         }
         let peak = rescale ? buffer.peak : 0
         let scale: Float = peak > 1 ? 1 / peak : 1
         let fileFormat = try SndFormat.forWriting(url, format: format)
         return try AtomicFile.write(to: url) { temporary in
-            let sink = try SndSink(path: temporary.path, name: url.path, sampleRate: buffer.sampleRate,
+            let sink = try SndSink(path: temporary.path, name: url.relativePath, sampleRate: buffer.sampleRate,
                                    channelCount: buffer.channelCount, format: fileFormat)
             do {
                 try sink.write(buffer, scale: scale)

@@ -91,7 +91,7 @@ enum SndFormat {
             case .wav24: return container | Int32(SF_FORMAT_PCM_24)
             case .float:
                 guard allowFloat else {
-                    throw CNNSepError("\(url.path): .\(ext) files cannot hold float samples; use 16 or 24 bits")
+                    throw CNNSepError("\(url.relativePath): .\(ext) files cannot hold float samples; use 16 or 24 bits")
                 }
                 return container | Int32(SF_FORMAT_FLOAT)
             }
@@ -103,7 +103,7 @@ enum SndFormat {
         case "ogg", "oga": return Int32(SF_FORMAT_OGG | SF_FORMAT_VORBIS)
         case "mp3": return Int32(SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III)
         default:
-            throw CNNSepError("\(url.path): unknown audio extension '.\(ext)' "
+            throw CNNSepError("\(url.relativePath): unknown audio extension '.\(ext)' "
                               + "(expected .wav, .flac, .aif, .aiff, .ogg or .mp3)")
         }
     }

@@ -15,44 +15,44 @@ public final class AudioFileReader {
 
     init(_ url: URL, allowEmpty: Bool) throws {
         self.url = url
-        let path = url.path
+        let path = url.path, name = url.relativePath
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CNNSepError("\(path): no such file")
+            throw CNNSepError("\(name): no such file")
         }
-        guard !isDirectory.boolValue else { throw CNNSepError("\(path): is a folder, not an audio file") }
+        guard !isDirectory.boolValue else { throw CNNSepError("\(name): is a folder, not an audio file") }
         // Opening a FIFO (or a device) blocks until a writer appears: refuse anything but a regular file.
         var status = stat()
         if stat(path, &status) == 0, status.st_mode & S_IFMT != S_IFREG {
-            throw CNNSepError("\(path): not a regular file (a FIFO, socket or device), expected an audio file")
+            throw CNNSepError("\(name): not a regular file (a FIFO, socket or device), expected an audio file")
         }
         guard FileManager.default.isReadableFile(atPath: path) else {
-            throw CNNSepError("\(path): not readable (permission denied)")
+            throw CNNSepError("\(name): not readable (permission denied)")
         }
         var sfInfo = SF_INFO()
         guard let handle = sf_open(path, Int32(SFM_READ), &sfInfo) else {
             let reason = String(cString: sf_strerror(nil)).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw CNNSepError("\(path): not an audio file libsndfile can read (\(reason))")
+            throw CNNSepError("\(name): not an audio file libsndfile can read (\(reason))")
         }
         file = handle
         info = AudioInfo(sampleRate: Int(sfInfo.samplerate), channelCount: Int(sfInfo.channels),
                          frameCount: Int(sfInfo.frames), format: SndFormat.describe(sfInfo.format))
         if Self.logSaysTruncated(handle) {
             sf_close(handle); file = nil
-            throw CNNSepError("\(path): truncated (the file is shorter than its header says)")
+            throw CNNSepError("\(name): truncated (the file is shorter than its header says)")
         }
         // libsndfile reports SF_COUNT_MAX when it cannot tell a stream's length.
         guard info.frameCount >= 0, info.frameCount < 1 << 40 else {
             sf_close(handle); file = nil
-            throw CNNSepError("\(path): length unknown (the file is damaged or truncated)")
+            throw CNNSepError("\(name): length unknown (the file is damaged or truncated)")
         }
         guard info.sampleRate > 0, info.channelCount > 0 else {
             sf_close(handle); file = nil
-            throw CNNSepError("\(path): header gives \(info.sampleRate) Hz and \(info.channelCount) channels")
+            throw CNNSepError("\(name): header gives \(info.sampleRate) Hz and \(info.channelCount) channels")
         }
         if !allowEmpty && info.frameCount == 0 {
             sf_close(handle); file = nil
-            throw CNNSepError("\(path): contains no audio (0 frames)")
+            throw CNNSepError("\(name): contains no audio (0 frames)")
         }
     }
 
@@ -60,13 +60,13 @@ public final class AudioFileReader {
 
     /// Moves to `frame` (0...frameCount) without decoding what lies before it.
     public func seek(to frame: Int) throws {
-        guard let file else { throw CNNSepError("\(url.path): reader is closed") }
+        guard let file else { throw CNNSepError("\(url.relativePath): reader is closed") }
         guard frame >= 0, frame <= info.frameCount else {
-            throw CNNSepError("\(url.path): cannot seek to frame \(frame) of \(info.frameCount)")
+            throw CNNSepError("\(url.relativePath): cannot seek to frame \(frame) of \(info.frameCount)")
         }
         if frame == position { return }
         guard sf_seek(file, sf_count_t(frame), SEEK_SET) == sf_count_t(frame) else {
-            throw CNNSepError("\(url.path): cannot seek to frame \(frame) (\(Self.error(file)))")
+            throw CNNSepError("\(url.relativePath): cannot seek to frame \(frame) (\(Self.error(file)))")
         }
         position = frame
     }
@@ -75,7 +75,7 @@ public final class AudioFileReader {
     /// Throws if the file ends before its header says or holds NaN/Inf samples.
     public func read(frames: Int) throws -> AudioBuffer {
         precondition(frames >= 0, "AudioFileReader.read: negative frame count")
-        guard let file else { throw CNNSepError("\(url.path): reader is closed") }
+        guard let file else { throw CNNSepError("\(url.relativePath): reader is closed") }
         let wanted = min(frames, info.frameCount - position)
         let channelCount = info.channelCount
         var channels = [[Float]](repeating: [Float](repeating: 0, count: max(wanted, 0)), count: channelCount)
@@ -100,12 +100,12 @@ public final class AudioFileReader {
             done += got
             if got < count {
                 let detail = sf_error(file) != 0 ? ", \(Self.error(file))" : ""
-                throw CNNSepError("\(url.path): truncated or damaged (decoding stopped at frame "
+                throw CNNSepError("\(url.relativePath): truncated or damaged (decoding stopped at frame "
                                   + "\(position + done) of \(info.frameCount)\(detail))")
             }
         }
         let buffer = AudioBuffer(sampleRate: info.sampleRate, channels: channels)
-        try AudioFile.checkFinite(buffer, name: url.path, frameOffset: position)
+        try AudioFile.checkFinite(buffer, name: url.relativePath, frameOffset: position)
         position += done
         return buffer
     }

@@ -23,7 +23,7 @@ public final class AudioFileWriter {
         let fileFormat = try SndFormat.forWriting(url, format: format)
         temporary = try AtomicFile.temporaryURL(for: url)
         do {
-            sink = try SndSink(path: temporary.path, name: url.path, sampleRate: sampleRate,
+            sink = try SndSink(path: temporary.path, name: url.relativePath, sampleRate: sampleRate,
                                channelCount: channelCount, format: fileFormat, mp3Bitrate: mp3Bitrate)
         } catch {
             AtomicFile.abandon(temporary)
@@ -35,9 +35,9 @@ public final class AudioFileWriter {
 
     /// Appends `buffer` (same rate and channel count as the writer).
     public func write(_ buffer: AudioBuffer) throws {
-        guard let sink, !finished else { throw CNNSepError("\(url.path): writer already finished") }
+        guard let sink, !finished else { throw CNNSepError("\(url.relativePath): writer already finished") }
         guard buffer.channelCount == channelCount, buffer.sampleRate == sampleRate else {
-            throw CNNSepError("\(url.path): writer expects \(channelCount) channels at \(sampleRate) Hz, "
+            throw CNNSepError("\(url.relativePath): writer expects \(channelCount) channels at \(sampleRate) Hz, "
                               + "got \(buffer.channelCount) at \(buffer.sampleRate) Hz")
         }
         // In one pass, so that a piece with NaN/Inf is refused before any of it is written.
@@ -48,10 +48,10 @@ public final class AudioFileWriter {
     /// was written or the file cannot be completed.
     @discardableResult
     public func commit() throws -> WriteReport {
-        guard let sink, !finished else { throw CNNSepError("\(url.path): writer already finished") }
+        guard let sink, !finished else { throw CNNSepError("\(url.relativePath): writer already finished") }
         guard sink.framesWritten > 0 else {
             abandon()
-            throw CNNSepError("\(url.path): nothing to write (the audio has no samples)")
+            throw CNNSepError("\(url.relativePath): nothing to write (the audio has no samples)")
         }
         do {
             try sink.close()

@@ -47,6 +47,28 @@ public enum Metrics {
         max(sources - 1, 0) * filterLength + 1
     }
 
+    /// Refuses `--framewise` windows of `seconds` at `sampleRate` shorter than `minimumLength(sources:)`
+    /// (shown as the signal's `length` when that is shorter: the one window is the whole signal).
+    public static func checkFramewiseWindow(_ seconds: Double, sampleRate: Int, sources: Int, length: Int? = nil) throws {
+        let minimum = minimumLength(sources: sources), samples = (seconds * Double(sampleRate)).rounded()
+        guard samples >= Double(minimum) else {
+            let shown = Int(min(max(samples, 0), Double(length ?? Int.max)))
+            throw CNNSepError("--framewise \(seconds): windows of \(shown) samples at \(sampleRate) Hz; BSS Eval's \(filterLength)-tap "
+                              + "projection onto \(sources) sources needs at least \(minimum) per window (\(describe(minimum, sampleRate)))")
+        }
+    }
+
+    /// Why a signal of `length` samples cannot be scored: "1000 samples at 44100 Hz; BSS Eval's …".
+    public static func tooShort(_ length: Int, rate: Int, sources: Int) -> String {
+        let minimum = minimumLength(sources: sources)
+        return "\(length) samples at \(rate) Hz; BSS Eval's \(filterLength)-tap projection onto \(sources) sources needs at least \(minimum) (\(describe(minimum, rate)))"
+    }
+
+    /// "0.0349 s at 44100 Hz": a sample count as time.
+    public static func describe(_ samples: Int, _ rate: Int) -> String {
+        String(format: "%.3g s at %d Hz", Double(samples) / Double(max(rate, 1)), rate)
+    }
+
     /// SDR/SIR/SAR per source. References and estimates: the same number of sources, each the same
     /// length, finite, and not silent (all zeros), as mir_eval requires.
     /// With `computePermutation`, estimates are matched to references by the permutation with the best
@@ -81,6 +103,8 @@ public enum Metrics {
         if windows < 2 {
             return [try bssEval(references: references, estimates: estimates, computePermutation: computePermutation)]
         }
+        // Shorter windows take the projections' singular fallback: minutes for meaningless figures.
+        try checkFramewiseWindow(window, sampleRate: sampleRate, sources: references.count)
         let count = references.count
         return try (0..<windows).map { k in
             let span = (k * hopSamples)..<min(k * hopSamples + windowSamples, length)

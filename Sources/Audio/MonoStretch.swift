@@ -23,19 +23,19 @@ public struct MonoStretch {
         guard info.frameCount > 0, start.isFinite, start >= 0, (duration ?? 1) > 0, end.isFinite, end <= songSeconds + 0.5 / Double(info.sampleRate),
               start < songSeconds else {
             let asked = duration.map { "\(Self.seconds(start)) s + \(Self.seconds($0)) s" } ?? "from \(Self.seconds(start)) s"
-            throw CNNSepError("\(url.path): \(Self.seconds(songSeconds)) s long, shorter than the requested stretch (\(asked))")
+            throw CNNSepError("\(url.relativePath): \(Self.seconds(songSeconds)) s long, shorter than the requested stretch (\(asked))")
         }
         let first = Int((start * Double(info.sampleRate)).rounded())
         let wanted = min(duration.map { Int(($0 * Double(info.sampleRate)).rounded()) } ?? (info.frameCount - first), info.frameCount - first)
         guard wanted > 0 else {
-            throw CNNSepError("\(url.path): the requested stretch holds no samples")
+            throw CNNSepError("\(url.relativePath): the requested stretch holds no samples")
         }
         let lower = max(first - context, 0), upper = min(first + wanted + context, info.frameCount)
         var mono = try AudioFile.read(url, frames: lower..<upper).mono()
         var offset = first - lower, count = wanted, sampleRate = info.sampleRate
         if let rate, rate != info.sampleRate {
             do { mono = try Resampler.resample(mono, from: info.sampleRate, to: rate) } catch let error as CNNSepError {
-                throw CNNSepError("\(url.path): \(error.message)")
+                throw CNNSepError("\(url.relativePath): \(error.message)")
             }
             let ratio = Double(rate) / Double(info.sampleRate)
             offset = Int((Double(offset) * ratio).rounded())

@@ -17,6 +17,11 @@ public enum Resampler {
         Int((Double(count) * Double(to) / Double(from)).rounded())
     }
 
+    /// The input rates that can be converted to `rate`: libsoxr's ratios, 1/256...256.
+    public static func convertibleRates(to rate: Int) -> ClosedRange<Int> {
+        (rate + 255) / 256...rate * 256
+    }
+
     public static func resample(_ samples: [Float], from: Int, to: Int) throws -> [Float] {
         try resample(AudioBuffer(sampleRate: from, channels: [samples]), to: to).channels[0]
     }
@@ -94,7 +99,7 @@ public final class StreamingResampler {
         guard from > 0, to > 0, channelCount > 0 else {
             throw CNNSepError("resample: rates and channel count must be positive (asked \(from) Hz → \(to) Hz, \(channelCount) channels)")
         }
-        guard (1.0 / 256...256).contains(Double(to) / Double(from)) else {
+        guard Resampler.convertibleRates(to: to).contains(from) else {
             throw CNNSepError("resample: \(from) Hz → \(to) Hz is beyond the supported ratio range (1/256...256)")
         }
     }

@@ -23,9 +23,9 @@ public struct StemScores {
         for folder in [references, estimates] {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) else {
-                throw CNNSepError("\(folder.path): no such folder")
+                throw CNNSepError("\(folder.relativePath): no such folder")
             }
-            guard isDirectory.boolValue else { throw CNNSepError("\(folder.path): not a folder of stems") }
+            guard isDirectory.boolValue else { throw CNNSepError("\(folder.relativePath): not a folder of stems") }
         }
         let minimum = Metrics.minimumLength(sources: Stem.names.count)
         var refs: [[Float]] = [], ests: [[Float]] = []
@@ -38,19 +38,17 @@ public struct StemScores {
                 if first.isEmpty {
                     (rate, length, first) = (buffer.sampleRate, buffer.frameCount, url.path)
                     guard length >= minimum else {
-                        throw CNNSepError("\(url.path): \(length) samples; BSS Eval's \(Metrics.filterLength)-tap projection onto \(Stem.names.count) sources needs at least \(minimum) (\(Self.seconds(minimum, rate)))")
+                        throw CNNSepError("\(url.relativePath): \(Metrics.tooShort(length, rate: rate, sources: Stem.names.count))")
                     }
-                    if let seconds, (seconds * Double(rate)).rounded() < Double(minimum) {
-                        throw CNNSepError("--framewise \(seconds): windows of \(Int(min((seconds * Double(rate)).rounded(), Double(length)))) samples at \(rate) Hz; BSS Eval needs at least \(minimum) per window (\(Self.seconds(minimum, rate)))")
-                    }
+                    if let seconds { try Metrics.checkFramewiseWindow(seconds, sampleRate: rate, sources: Stem.names.count, length: length) }
                 } else if buffer.sampleRate != rate {
-                    throw CNNSepError("\(url.path): \(buffer.sampleRate) Hz, but \(first) is \(rate) Hz; stems must share one rate")
+                    throw CNNSepError("\(url.relativePath): \(buffer.sampleRate) Hz, but \(first) is \(rate) Hz; stems must share one rate")
                 } else if buffer.frameCount != length {
-                    throw CNNSepError("\(url.path): \(buffer.frameCount) samples, but \(first) has \(length); stems must have one length")
+                    throw CNNSepError("\(url.relativePath): \(buffer.frameCount) samples, but \(first) has \(length); stems must have one length")
                 }
                 let mono = buffer.mono()
                 if Metrics.isSilent(mono) {
-                    throw CNNSepError("\(url.path): silent (all zeros); SDR/SIR/SAR are undefined for it")
+                    throw CNNSepError("\(url.relativePath): silent (all zeros); SDR/SIR/SAR are undefined for it")
                 }
                 if isReference { refs.append(mono) } else { ests.append(mono) }
             }
@@ -64,11 +62,6 @@ public struct StemScores {
         } else {
             framewise = nil
         }
-    }
-
-    /// "0.19 s at 8000 Hz": a sample count as time.
-    static func seconds(_ samples: Int, _ rate: Int) -> String {
-        String(format: "%.3g s at %d Hz", Double(samples) / Double(max(rate, 1)), rate)
     }
 
     /// Median over windows of source j's metric (museval's per-track figure).

@@ -77,9 +77,9 @@ extension Config {
     public static func load(_ url: URL) throws -> Config {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw CNNSepError("\(url.path): cannot read config (\(error.localizedDescription))")
+            throw CNNSepError("\(url.relativePath): cannot read config (\(error.localizedDescription))")
         }
-        var config = try parse(data, source: url.path)
+        var config = try parse(data, source: url.relativePath)
         config.name = url.deletingPathExtension().lastPathComponent
         return config
     }

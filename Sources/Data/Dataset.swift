@@ -62,9 +62,10 @@ public struct Dataset: Sendable {
     /// Opens a dataset root, detecting the layout: `Mixtures/` and `Sources/` make DSD100;
     /// `train/` or `test/` make MUSDB18-HQ.
     public static func open(_ root: URL) throws -> Dataset {
+        let typed = root.relativePath           // errors name the root as given
         let root = root.standardizedFileURL
         guard isFolder(root) else {
-            throw CNNSepError("\(root.path): no such dataset folder (expected a DSD100 root with Mixtures/ and Sources/, or a MUSDB18-HQ root with train/ and test/)")
+            throw CNNSepError("\(typed): no such dataset folder (expected a DSD100 root with Mixtures/ and Sources/, or a MUSDB18-HQ root with train/ and test/)")
         }
         if isFolder(root.appendingPathComponent("Mixtures")) && isFolder(root.appendingPathComponent("Sources")) {
             return Dataset(root: root, layout: .dsd100)
@@ -72,7 +73,7 @@ public struct Dataset: Sendable {
         if isFolder(root.appendingPathComponent("train")) || isFolder(root.appendingPathComponent("test")) {
             return Dataset(root: root, layout: .musdb18hq)
         }
-        throw CNNSepError("\(root.path): not a dataset (expected Mixtures/ and Sources/ for DSD100, or train/ and test/ for MUSDB18-HQ)")
+        throw CNNSepError("\(typed): not a dataset (expected Mixtures/ and Sources/ for DSD100, or train/ and test/ for MUSDB18-HQ)")
     }
 
     /// The split's folder name in this layout. Either spelling is accepted for either layout,
@@ -91,7 +92,7 @@ public struct Dataset: Sendable {
         let scan = try self.scan(split: split)
         if let first = scan.problems.first { throw CNNSepError(first) }
         if scan.songs.isEmpty {
-            throw CNNSepError("\(splitRoots(try splitFolder(split)).mixtures.path): split '\(scan.split)' holds no songs")
+            throw CNNSepError("\(splitRoots(try splitFolder(split)).mixtures.relativePath): split '\(scan.split)' holds no songs")
         }
         return scan.songs
     }
@@ -102,7 +103,7 @@ public struct Dataset: Sendable {
         let folder = try splitFolder(split)
         let roots = splitRoots(folder)
         guard Self.isFolder(roots.mixtures) else {
-            throw CNNSepError("\(roots.mixtures.path): split folder missing (dataset \(root.path), layout \(layout.rawValue))")
+            throw CNNSepError("\(roots.mixtures.relativePath): split folder missing (dataset \(root.relativePath), layout \(layout.rawValue))")
         }
         var names = Set(Self.subfolders(roots.mixtures))
         if roots.sources != roots.mixtures {

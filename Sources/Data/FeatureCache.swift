@@ -73,7 +73,7 @@ public final class FeatureCache: @unchecked Sendable {
         case .current(let features):
             return features
         case .unusable(let why):
-            throw CNNSepError("\(song.name): \(entry(for: song).path): \(why) right after it was written (did a file of the song change meanwhile?)")
+            throw CNNSepError("\(song.name): \(entry(for: song).relativePath): \(why) right after it was written (did a file of the song change meanwhile?)")
         }
     }
 
@@ -89,7 +89,7 @@ public final class FeatureCache: @unchecked Sendable {
                 throw CNNSepError(error.message.hasPrefix(song.name + ": ") ? error.message : "\(song.name): \(error.message)")
             }
             guard stft.frameCount(samples: mono.count) == frames else {
-                throw CNNSepError("\(song.name): \(file.path): \(mono.count) samples, not the length its cached features were made from (the file changed during training?)")
+                throw CNNSepError("\(song.name): \(file.relativePath): \(mono.count) samples, not the length its cached features were made from (the file changed during training?)")
             }
             return mono
         }
@@ -136,7 +136,7 @@ public final class FeatureCache: @unchecked Sendable {
         init(_ url: URL) throws {
             let attributes: [FileAttributeKey: Any]
             do { attributes = try FileManager.default.attributesOfItem(atPath: url.path) } catch {
-                throw CNNSepError("\(url.path): no such file")
+                throw CNNSepError("\(url.relativePath): no such file")
             }
             file = url.lastPathComponent
             size = (attributes[.size] as? NSNumber)?.int64Value ?? -1
@@ -173,7 +173,7 @@ public final class FeatureCache: @unchecked Sendable {
     func open(_ song: Song) throws -> Entry {
         let url = entry(for: song)
         func fail(_ what: String) -> CNNSepError {
-            CNNSepError("\(song.name): \(url.path): \(what) (\(String(cString: strerror(errno))))")
+            CNNSepError("\(song.name): \(url.relativePath): \(what) (\(String(cString: strerror(errno))))")
         }
         let stamps: [FileStamp]
         do { stamps = try song.files.map(FileStamp.init) } catch let error as CNNSepError {
@@ -222,7 +222,7 @@ public final class FeatureCache: @unchecked Sendable {
 
     /// Computes the song's features and writes its entry atomically.
     func build(_ song: Song) throws {
-        func fail(_ file: URL, _ what: String) -> CNNSepError { CNNSepError("\(song.name): \(file.path): \(what)") }
+        func fail(_ file: URL, _ what: String) -> CNNSepError { CNNSepError("\(song.name): \(file.relativePath): \(what)") }
         func wrap<T>(_ body: () throws -> T) throws -> T {
             do { return try body() } catch let error as CNNSepError {
                 throw CNNSepError(error.message.hasPrefix(song.name + ": ") ? error.message : "\(song.name): \(error.message)")
@@ -264,7 +264,7 @@ public final class FeatureCache: @unchecked Sendable {
         try wrap { try AtomicFile.write(to: url) { temporary in
             guard FileManager.default.createFile(atPath: temporary.path, contents: prefix),
                   let handle = try? FileHandle(forWritingTo: temporary) else {
-                throw CNNSepError("\(url.path): cannot write cache entry")
+                throw CNNSepError("\(url.relativePath): cannot write cache entry")
             }
             defer { try? handle.close() }
             try handle.seekToEnd()
@@ -281,7 +281,7 @@ public final class FeatureCache: @unchecked Sendable {
                     do {
                         try handle.write(contentsOf: magnitude.withUnsafeBufferPointer { Data(buffer: $0) })
                     } catch {
-                        throw CNNSepError("\(url.path): cannot write cache entry (\(error.localizedDescription))")
+                        throw CNNSepError("\(url.relativePath): cannot write cache entry (\(error.localizedDescription))")
                     }
                     start = range.upperBound
                 }

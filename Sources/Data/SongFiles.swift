@@ -10,7 +10,7 @@ public enum SongFiles {
     public static func find(_ input: URL) throws -> [(String, URL)] {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: input.path, isDirectory: &isFolder) else {
-            throw CNNSepError("\(input.path): no such file or folder")
+            throw CNNSepError("\(input.relativePath): no such file or folder")
         }
         guard isFolder.boolValue else { return [(input.deletingPathExtension().lastPathComponent, input)] }
         func wav(_ folder: URL, _ name: String) -> URL? {
@@ -32,11 +32,11 @@ public enum SongFiles {
         let found = stems.compactMap { name in wav(stemFolder, name).map { (name, $0) } }
         if !found.isEmpty && found.count < stems.count {
             let missing = stems.filter { wav(stemFolder, $0) == nil }.map { "\($0).wav" }
-            throw CNNSepError("\(stemFolder.path): missing \(missing.joined(separator: ", ")); expected bass, drums, other and vocals .wav")
+            throw CNNSepError("\(stemFolder.relativePath): missing \(missing.joined(separator: ", ")); expected bass, drums, other and vocals .wav")
         }
         let all = (mixture.map { [("mixture", $0)] } ?? []) + found
         guard !all.isEmpty else {
-            throw CNNSepError("\(input.path): no mixture.wav or bass/drums/other/vocals.wav in this folder")
+            throw CNNSepError("\(input.relativePath): no mixture.wav or bass/drums/other/vocals.wav in this folder")
         }
         return all
     }

@@ -99,7 +99,7 @@ public enum DemoSynth {
                 let existing = Dataset.subfolders(folder)
                 let ours = Set(songs.filter { $0.split == split }.map(\.name))
                 if let stranger = Dataset.sorted(existing).first(where: { !ours.contains($0) }) {
-                    throw CNNSepError("\(folder.appendingPathComponent(stranger).path): not a song of this demo dataset; remove \(root.path) or choose another --out")
+                    throw CNNSepError("\(folder.appendingPathComponent(stranger).path): not a song of this demo dataset; remove \(root.relativePath) or choose another --out")
                 }
             }
         }

@@ -43,13 +43,15 @@ public struct Evaluator {
         let rate = separator.config.features.sampleRate
         func mono(_ url: URL) throws -> [Float] {
             let buffer = try AudioFile.read(url)
-            guard buffer.frameCount > 0 else { throw CNNSepError("\(url.path): zero-length audio") }
+            guard buffer.frameCount > 0 else { throw CNNSepError("\(url.relativePath): zero-length audio") }
+            try Separator.checkLevel(buffer.channels, of: url, from: 0)
+            try separator.checkRate(of: url, sampleRate: buffer.sampleRate)
             return buffer.sampleRate == rate ? buffer.mono() : try Resampler.resample(buffer.mono(), from: buffer.sampleRate, to: rate)
         }
         let mixture = try mono(song.mixture)
         let references = try song.sources.map(mono)
         for (url, r) in zip(song.sources, references) where r.count != mixture.count {
-            throw CNNSepError("\(url.path): \(r.count) samples, the mixture has \(mixture.count)")
+            throw CNNSepError("\(url.relativePath): \(r.count) samples, the mixture has \(mixture.count)")
         }
         return (mixture, references)
     }
@@ -109,16 +111,27 @@ public struct Evaluator {
         var leftOut: [String: String] = [:]
         for (s, name) in Stem.names.enumerated() {
             if Metrics.isSilent(references[s]) {
-                leftOut[name] = "reference \(song.sources[s].path) is silent (all zeros): SDR/SIR/SAR are undefined for it"
+                leftOut[name] = "reference \(song.sources[s].relativePath) is silent (all zeros): SDR/SIR/SAR are undefined for it"
             } else if Metrics.isSilent(estimates[s]) {
                 leftOut[name] = "the \(method) estimate is silent (all zeros): SDR/SIR/SAR are undefined for it"
             }
         }
         let rate = separator.config.features.sampleRate
+        // A song too short for the projections onto the sources scored is left out whole (their
+        // least-squares fallback took minutes for figures that mean nothing).
+        func tooShort(_ sources: Int) -> SongScores? {
+            let length = references[0].count
+            guard length < Metrics.minimumLength(sources: sources) else { return nil }
+            for name in Stem.names where leftOut[name] == nil {
+                leftOut[name] = "the song is too short to score: " + Metrics.tooShort(length, rate: rate, sources: sources)
+            }
+            return SongScores(song: song.name, method: method, scores: [:], leftOut: leftOut)
+        }
         var result: [String: StemScore] = [:]
         if let seconds = framewise {
             let kept = Stem.names.indices.filter { leftOut[Stem.names[$0]] == nil }
             guard !kept.isEmpty else { return SongScores(song: song.name, method: method, scores: [:], leftOut: leftOut) }
+            if let short = tooShort(kept.count) { return short }
             let frames = try Metrics.bssEvalFramewise(references: kept.map { references[$0] }, estimates: kept.map { estimates[$0] },
                                                       sampleRate: rate, window: seconds, hop: seconds)
             for (k, s) in kept.enumerated() {
@@ -134,6 +147,7 @@ public struct Evaluator {
         } else {
             let kept = Stem.names.indices.filter { !Metrics.isSilent(references[$0]) }
             guard !kept.isEmpty else { return SongScores(song: song.name, method: method, scores: [:], leftOut: leftOut) }
+            if let short = tooShort(kept.count) { return short }
             let r = try Metrics.bssEval(references: kept.map { references[$0] }, estimates: kept.map { estimates[$0] },
                                         allowingSilentEstimates: true)
             for (k, s) in kept.enumerated() where leftOut[Stem.names[s]] == nil {

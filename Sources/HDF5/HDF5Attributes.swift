@@ -65,7 +65,7 @@ extension HDF5File {
         let type = H5Tcopy(cnnsep_H5T_C_S1())
         guard type >= 0, H5Tset_size(type, cnnsep_H5T_VARIABLE()) >= 0, H5Tset_cset(type, H5T_CSET_UTF8) >= 0 else {
             if type >= 0 { H5Tclose(type) }
-            throw CNNSepError("\(url.path): cannot create string type")
+            throw CNNSepError("\(url.relativePath): cannot create string type")
         }
         return type
     }
@@ -77,7 +77,7 @@ extension HDF5File {
             let type = H5Tcopy(cnnsep_H5T_C_S1())
             guard type >= 0, H5Tset_size(type, width) >= 0, H5Tset_strpad(type, H5T_STR_NULLPAD) >= 0 else {
                 if type >= 0 { H5Tclose(type) }
-                throw CNNSepError("\(self.url.path): cannot create string type")
+                throw CNNSepError("\(self.url.relativePath): cannot create string type")
             }
             return type
         }

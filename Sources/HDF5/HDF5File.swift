@@ -41,10 +41,10 @@ public final class HDF5File {
         let fapl = try accessProperties(url)
         defer { H5Pclose(fapl) }
         guard H5Pset_fapl_core(fapl, 1 << 20, hbool_t(false)) >= 0 else {
-            throw CNNSepError("\(url.path): cannot set up an in-memory HDF5 file")
+            throw CNNSepError("\(url.relativePath): cannot set up an in-memory HDF5 file")
         }
         let id = H5Fcreate(url.path, cnnsep_H5F_ACC_TRUNC(), hid_t(H5P_DEFAULT), fapl)
-        guard id >= 0 else { throw CNNSepError("\(url.path): cannot create HDF5 file") }
+        guard id >= 0 else { throw CNNSepError("\(url.relativePath): cannot create HDF5 file") }
         return HDF5File(url: url, id: id, inMemory: true)
     }
 
@@ -54,15 +54,15 @@ public final class HDF5File {
         silenceErrorPrinting()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw CNNSepError("\(url.path): no such file")
+            throw CNNSepError("\(url.relativePath): no such file")
         }
         guard !isDirectory.boolValue else {
-            throw CNNSepError("\(url.path): is a folder, expected an HDF5 file")
+            throw CNNSepError("\(url.relativePath): is a folder, expected an HDF5 file")
         }
         guard access(url.path, writable ? R_OK | W_OK : R_OK) == 0 else {
-            throw CNNSepError("\(url.path): cannot open (\(String(cString: strerror(errno))))")
+            throw CNNSepError("\(url.relativePath): cannot open (\(String(cString: strerror(errno))))")
         }
-        let notHDF5 = CNNSepError("\(url.path): not an HDF5 file (truncated or another format)")
+        let notHDF5 = CNNSepError("\(url.relativePath): not an HDF5 file (truncated or another format)")
         // H5Fis_hdf5 only looks for the signature; H5Fopen also checks that the file is as long as
         // its superblock says, which catches truncated files.
         guard H5Fis_hdf5(url.path) > 0 else { throw notHDF5 }
@@ -92,15 +92,15 @@ public final class HDF5File {
             let reason = Self.systemReason()
             let closed = H5Fclose(id)
             id = -1
-            guard flushed >= 0, closed >= 0 else { throw CNNSepError("\(url.path): cannot write HDF5 file" + (reason.isEmpty ? Self.systemReason() : reason)) }
+            guard flushed >= 0, closed >= 0 else { throw CNNSepError("\(url.relativePath): cannot write HDF5 file" + (reason.isEmpty ? Self.systemReason() : reason)) }
             return
         }
         defer { close() }
-        guard H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0 else { throw CNNSepError("\(url.path): cannot assemble the HDF5 file") }
+        guard H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0 else { throw CNNSepError("\(url.relativePath): cannot assemble the HDF5 file") }
         let size = H5Fget_file_image(id, nil, 0)
-        guard size > 0 else { throw CNNSepError("\(url.path): cannot assemble the HDF5 file") }
+        guard size > 0 else { throw CNNSepError("\(url.relativePath): cannot assemble the HDF5 file") }
         var image = [UInt8](repeating: 0, count: size)
-        guard H5Fget_file_image(id, &image, size) == size else { throw CNNSepError("\(url.path): cannot assemble the HDF5 file") }
+        guard H5Fget_file_image(id, &image, size) == size else { throw CNNSepError("\(url.relativePath): cannot assemble the HDF5 file") }
         close()
         try Self.writeDurably(image, to: url)
     }
@@ -108,7 +108,7 @@ public final class HDF5File {
     /// Writes `bytes` to `url` (created or truncated) and fsyncs it, so that after a rename a power
     /// cut cannot leave an empty file under the final name.
     static func writeDurably(_ bytes: [UInt8], to url: URL) throws {
-        func failure() -> CNNSepError { CNNSepError("\(url.path): cannot write (\(String(cString: strerror(errno))))") }
+        func failure() -> CNNSepError { CNNSepError("\(url.relativePath): cannot write (\(String(cString: strerror(errno))))") }
         let descriptor = Foundation.open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw failure() }
         var written = 0
@@ -143,26 +143,26 @@ public final class HDF5File {
 
     static func accessProperties(_ url: URL) throws -> hid_t {
         let fapl = H5Pcreate(cnnsep_H5P_FILE_ACCESS())
-        guard fapl >= 0 else { throw CNNSepError("\(url.path): cannot create HDF5 file-access properties") }
+        guard fapl >= 0 else { throw CNNSepError("\(url.relativePath): cannot create HDF5 file-access properties") }
         // Closing the file closes anything still open in it, so nothing is left half-written.
         H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG)
         return fapl
     }
 
     func fail(_ path: String, _ what: String) -> CNNSepError {
-        CNNSepError("\(url.path): \(path): \(what)")
+        CNNSepError("\(url.relativePath): \(path): \(what)")
     }
 
     func requireOpen() throws {
         Self.silenceErrorPrinting()
-        guard id >= 0 else { throw CNNSepError("\(url.path): file is closed") }
+        guard id >= 0 else { throw CNNSepError("\(url.relativePath): file is closed") }
     }
 
     func linkProperties() throws -> hid_t {
         let lcpl = H5Pcreate(cnnsep_H5P_LINK_CREATE())
         guard lcpl >= 0, H5Pset_create_intermediate_group(lcpl, 1) >= 0 else {
             if lcpl >= 0 { H5Pclose(lcpl) }
-            throw CNNSepError("\(url.path): cannot create HDF5 link properties")
+            throw CNNSepError("\(url.relativePath): cannot create HDF5 link properties")
         }
         return lcpl
     }

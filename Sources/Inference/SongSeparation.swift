@@ -47,19 +47,17 @@ extension Separator {
                              options: SeparationFileOptions) throws -> SongSeparationReport {
         let started = Date()
         let info = try AudioFile.info(input)
-        guard info.frameCount > 0 else { throw CNNSepError("\(input.path): zero-length audio, nothing to separate") }
+        guard info.frameCount > 0 else { throw CNNSepError("\(input.relativePath): zero-length audio, nothing to separate") }
+        try checkRate(of: input, sampleRate: info.sampleRate)
         let frames = options.frames ?? 0..<info.frameCount
         guard frames.lowerBound >= 0, frames.upperBound <= info.frameCount, !frames.isEmpty else {
-            throw CNNSepError("\(input.path): frames \(frames.lowerBound)..<\(frames.upperBound) asked for, the file has \(info.frameCount)")
+            throw CNNSepError("\(input.relativePath): frames \(frames.lowerBound)..<\(frames.upperBound) asked for, the file has \(info.frameCount)")
         }
         let name = Self.songName(input)
         let modelRate = config.features.sampleRate
         let bar = options.progress.map { Support.Progress($0, total: 100, interval: 5) }
 
-        let writers = try outputs.map {
-            try AudioFileWriter($0.url, sampleRate: info.sampleRate, channelCount: info.channelCount, format: options.format,
-                                mp3Bitrate: options.mp3Bitrate)
-        }
+        let (writers, createdFolders) = try Self.openWriters(outputs, info: info, options: options)
         do {
             var position = 0
             let other = Stem.other.index
@@ -75,7 +73,11 @@ extension Separator {
             if info.sampleRate == modelRate {
                 let first = frames.lowerBound
                 try separate(length: frames.count, channelCount: info.channelCount,
-                             read: { try AudioFile.read(input, frames: first + $0.lowerBound..<first + $0.upperBound).channels },
+                             read: { range in
+                                 let channels = try AudioFile.read(input, frames: first + range.lowerBound..<first + range.upperBound).channels
+                                 try Self.checkLevel(channels, of: input, from: first + range.lowerBound)
+                                 return channels
+                             },
                              emit: write, remainder: other,
                              progress: { done, total in bar?.advance(by: done * 100 / total - (bar?.done ?? 0)) })
             } else {
@@ -105,6 +107,7 @@ extension Separator {
                                         seconds: Date().timeIntervalSince(started), clippedSamples: clipped)
         } catch {
             for w in writers { w.abandon() }
+            Self.removeEmpty(createdFolders)
             throw error
         }
     }
@@ -135,6 +138,7 @@ extension Separator {
             if drop > 0 { for c in kept.indices { kept[c].removeFirst(drop) }; start += drop }
             while start + kept[0].count < range.upperBound && !ended {
                 let piece = try reader.read(frames: min(1 << 16, frames.upperBound - reader.position))
+                try Self.checkLevel(piece.channels, of: input, from: reader.position - piece.frameCount)
                 ended = reader.position >= frames.upperBound || piece.frameCount == 0
                 let converted = try Self.process(up, piece.frameCount == 0 ? kept.map { _ in [] } : piece.channels, last: ended)
                 for c in kept.indices { kept[c] += converted[c] }

@@ -14,11 +14,11 @@ public struct TrainedModel {
     public static func load(_ url: URL, fallback: Config) throws -> TrainedModel {
         var config = fallback
         if let json = try Checkpoint.configJSON(of: url) {
-            config = try Config.parse(Data(json.utf8), source: "\(url.path) (stored config)")
+            config = try Config.parse(Data(json.utf8), source: "\(url.relativePath) (stored config)")
         }
         let network = ChandnaNetwork(shape: config.model, seed: config.seed)
         let checkpoint = try Checkpoint.load(url, expecting: network.parameterShapes)
-        try network.load(checkpoint.layers, source: url.path)
+        try network.load(checkpoint.layers, source: url.relativePath)
         return TrainedModel(network: network, config: config, checkpoint: checkpoint)
     }
 
@@ -52,7 +52,7 @@ public struct TrainedModel {
     public static func latest(for config: Config, runDirectory: URL? = nil) throws -> URL {
         let url = (runDirectory ?? URL(fileURLWithPath: "Checkpoints/\(config.name)")).appendingPathComponent("latest.h5")
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw CNNSepError("\(url.path): no checkpoint found; train one with `cnnsep train --config \(config.name)` (or pass --checkpoint FILE)")
+            throw CNNSepError("\(url.relativePath): no checkpoint found; train one with `cnnsep train --config \(config.name)` (or pass --checkpoint FILE)")
         }
         return url
     }

@@ -152,7 +152,7 @@ public struct Checkpoint: Equatable {
             }
         } catch let error as CNNSepError {
             guard let temporaryPath else { throw error }
-            throw CNNSepError(error.message.replacingOccurrences(of: temporaryPath, with: url.path))
+            throw CNNSepError(error.message.replacingOccurrences(of: temporaryPath, with: url.relativePath))
         }
     }
 

@@ -51,7 +51,7 @@ final class Canvas {
         try AtomicFile.write(to: url) { temporary in
             let status = cairo_surface_write_to_png(surface, temporary.path)
             guard status == CAIRO_STATUS_SUCCESS else {
-                throw CNNSepError("\(url.path): cannot write PNG (\(String(cString: cairo_status_to_string(status))))")
+                throw CNNSepError("\(url.relativePath): cannot write PNG (\(String(cString: cairo_status_to_string(status))))")
             }
         }
     }

@@ -17,10 +17,10 @@ public enum JSONLines {
             data = try Data(contentsOf: url)
         } catch {
             let reason = FileManager.default.fileExists(atPath: url.path) ? "cannot read" : "no such file"
-            throw CNNSepError("\(url.path): \(reason); expected a JSON-lines log (one JSON object per line)")
+            throw CNNSepError("\(url.relativePath): \(reason); expected a JSON-lines log (one JSON object per line)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw CNNSepError("\(url.path): not UTF-8 text; expected one JSON object per line")
+            throw CNNSepError("\(url.relativePath): not UTF-8 text; expected one JSON object per line")
         }
         var rows: [[String: Double]] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -42,7 +42,7 @@ public enum JSONLines {
             rows.append(row)
         }
         guard !rows.isEmpty else {
-            throw CNNSepError("\(url.path): empty; expected one JSON object per line")
+            throw CNNSepError("\(url.relativePath): empty; expected one JSON object per line")
         }
         return rows
     }

@@ -14,7 +14,7 @@ public struct PNGImage: Sendable {
         defer { cairo_surface_destroy(surface) }
         let status = cairo_surface_status(surface)
         guard status == CAIRO_STATUS_SUCCESS else {
-            throw CNNSepError("\(url.path): cannot read PNG (\(String(cString: cairo_status_to_string(status))))")
+            throw CNNSepError("\(url.relativePath): cannot read PNG (\(String(cString: cairo_status_to_string(status))))")
         }
         cairo_surface_flush(surface)
         width = Int(cairo_image_surface_get_width(surface))

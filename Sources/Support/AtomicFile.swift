@@ -28,10 +28,10 @@ public enum AtomicFile {
             do {
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             } catch {
-                throw CNNSepError("\(folder.path): cannot create folder (\(error.localizedDescription))")
+                throw CNNSepError("\(folder.relativePath): cannot create folder (\(error.localizedDescription))")
             }
         } else if !isDirectory.boolValue {
-            throw CNNSepError("\(folder.path): exists and is not a folder")
+            throw CNNSepError("\(folder.relativePath): exists and is not a folder")
         }
         let temporary = folder.appendingPathComponent(
             ".\(shortened(destination.lastPathComponent)).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
@@ -58,7 +58,7 @@ public enum AtomicFile {
         guard rename(temporary.path, destination.path) == 0 else {
             let reason = String(cString: strerror(errno))
             abandon(temporary)
-            throw CNNSepError("\(destination.path): cannot write (\(reason))")
+            throw CNNSepError("\(destination.relativePath): cannot write (\(reason))")
         }
         pending.remove(temporary.path)
     }
@@ -75,7 +75,7 @@ public enum AtomicFile {
             do {
                 try data.write(to: temporary)
             } catch {
-                throw CNNSepError("\(destination.path): cannot write (\(error.localizedDescription))")
+                throw CNNSepError("\(destination.relativePath): cannot write (\(error.localizedDescription))")
             }
         }
     }

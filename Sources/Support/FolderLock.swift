@@ -14,7 +14,7 @@ public final class FolderLock {
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
-            throw CNNSepError("\(folder.path): cannot create folder (\(error.localizedDescription))")
+            throw CNNSepError("\(folder.relativePath): cannot create folder (\(error.localizedDescription))")
         }
         let path = folder.appendingPathComponent(".lock").path
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
@@ -28,7 +28,7 @@ public final class FolderLock {
             close(descriptor)
             descriptor = -1
             guard busy else { throw CNNSepError("\(path): cannot lock (\(reason))") }
-            throw CNNSepError("\(folder.path): in use by another cnnsep process (pid \(holder.map(String.init) ?? "unknown")); \(hint)")
+            throw CNNSepError("\(folder.relativePath): in use by another cnnsep process (pid \(holder.map(String.init) ?? "unknown")); \(hint)")
         }
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(descriptor, 0)

@@ -24,31 +24,31 @@ public struct BatchFile {
     public static func read(_ url: URL, shape m: ModelShape, for use: Use? = nil) throws -> BatchFile {
         let file = try HDF5File.open(url)
         defer { file.close() }
-        guard file.exists("/mixture") else { throw CNNSepError("\(url.path): no dataset /mixture (expected (N, \(m.frames), \(m.bins)) float32)") }
+        guard file.exists("/mixture") else { throw CNNSepError("\(url.relativePath): no dataset /mixture (expected (N, \(m.frames), \(m.bins)) float32)") }
         // The declared shape first: the data is read only once it is known to be windows of the model
         // that fit in memory with what `use` makes of them.
         let shape = try file.shape(at: "/mixture")
         guard shape.count == 3, shape[0] > 0, shape[1] == m.frames, shape[2] == m.bins else {
-            throw CNNSepError("\(url.path): /mixture has shape \(shape), expected (N, \(m.frames), \(m.bins))")
+            throw CNNSepError("\(url.relativePath): /mixture has shape \(shape), expected (N, \(m.frames), \(m.bins))")
         }
         if let use { try requireMemory(windows: shape[0], shape: m, use: use, source: url) }
         func finite(_ path: String) throws -> [Float] {
             let values = try file.readFloats(at: path).data
             if let i = values.firstIndex(where: { !$0.isFinite }) {
-                throw CNNSepError("\(url.path): \(path) value \(i) is \(values[i]); the network's input and targets must be finite")
+                throw CNNSepError("\(url.relativePath): \(path) value \(i) is \(values[i]); the network's input and targets must be finite")
             }
             return values
         }
         let data = try finite("/mixture")
         let present = Stem.names.filter { file.exists("/target_\($0)") }
         guard present.isEmpty || present.count == 4 else {
-            throw CNNSepError("\(url.path): has targets for \(present.joined(separator: ", ")) only; give all four (/target_bass, /target_drums, /target_other, /target_vocals) or none")
+            throw CNNSepError("\(url.relativePath): has targets for \(present.joined(separator: ", ")) only; give all four (/target_bass, /target_drums, /target_other, /target_vocals) or none")
         }
         var targets: [Tensor]? = nil
         if present.count == 4 {
             targets = try Stem.names.map { name in
                 let s = try file.shape(at: "/target_\(name)")
-                guard s == shape else { throw CNNSepError("\(url.path): /target_\(name) has shape \(s), expected \(shape) like /mixture") }
+                guard s == shape else { throw CNNSepError("\(url.relativePath): /target_\(name) has shape \(s), expected \(shape) like /mixture") }
                 return Tensor(try finite("/target_\(name)"), shape: s + [1])
             }
         }
@@ -110,10 +110,10 @@ extension TrainingStep {
         }
         for (s, name) in Stem.names.enumerated() {
             if let i = masks[s].firstIndex(where: { !$0.isFinite }) {
-                throw CNNSepError("\(url.path): not written: mask_\(name) value \(i) is \(masks[s][i]) (the input's magnitudes overflow float32 in the network)")
+                throw CNNSepError("\(url.relativePath): not written: mask_\(name) value \(i) is \(masks[s][i]) (the input's magnitudes overflow float32 in the network)")
             }
         }
-        guard loss.isFinite else { throw CNNSepError("\(url.path): not written: the loss is \(loss) (the magnitudes overflow float32 in the loss)") }
+        guard loss.isFinite else { throw CNNSepError("\(url.relativePath): not written: the loss is \(loss) (the magnitudes overflow float32 in the loss)") }
         try AtomicFile.write(to: url) { temporary in
             let file = try HDF5File.create(temporary)
             defer { file.close() }

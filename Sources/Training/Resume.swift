@@ -23,13 +23,13 @@ enum Resume {
     /// the first other key that changed.
     static func acceptedChanges(storedConfig json: String?, config: Config, source: URL) throws -> [ConfigChange] {
         guard let json else { return [] }
-        let stored = try Config.parse(Data(json.utf8), source: "\(source.path) (stored config)")
+        let stored = try Config.parse(Data(json.utf8), source: "\(source.relativePath) (stored config)")
         // The name only names the run folder (which the resume already found).
         let changes = config.changes(since: stored).filter { $0.key != "name" }
         let refused = changes.filter { !harmlessKeys.contains($0.key) }
         if let first = refused.first {
             let more = refused.count > 1 ? " (and \(refused.dropFirst().map(\.key).joined(separator: ", ")))" : ""
-            throw CNNSepError("\(source.path): this run was trained with key '\(first.key)' = \(first.old), the config now says \(first.new)\(more); resuming would continue another run from this one's position: \(howToContinue)")
+            throw CNNSepError("\(source.relativePath): this run was trained with key '\(first.key)' = \(first.old), the config now says \(first.new)\(more); resuming would continue another run from this one's position: \(howToContinue)")
         }
         return changes
     }
@@ -40,7 +40,7 @@ enum Resume {
         let common = min(then.count, now.count)
         let i = (0..<common).first { then[$0] != now[$0] } ?? common
         func name(_ list: [String]) -> String { i < list.count ? "'\(list[i])'" : "none" }
-        throw CNNSepError("\(source.path): this run trained on \(then.count) songs of \(split), the dataset now gives \(now.count) (song \(i + 1) was \(name(then)), is \(name(now))); \(howToContinue)")
+        throw CNNSepError("\(source.relativePath): this run trained on \(then.count) songs of \(split), the dataset now gives \(now.count) (song \(i + 1) was \(name(then)), is \(name(now))); \(howToContinue)")
     }
 
     /// A position in epoch ≥ `epochsPerBlock` (a run resumed with fewer epochs per block than it
@@ -57,11 +57,11 @@ enum Resume {
     /// the song list whose dataset changed).
     static func checkPosition(_ position: TrainingPosition, batchesPerEpoch: [Int], source: URL) throws {
         guard position.block < batchesPerEpoch.count else {
-            throw CNNSepError("\(source.path): the checkpoint is in block \(position.block + 1), but the dataset now gives \(batchesPerEpoch.count) block\(batchesPerEpoch.count == 1 ? "" : "s"); \(howToContinue)")
+            throw CNNSepError("\(source.relativePath): the checkpoint is in block \(position.block + 1), but the dataset now gives \(batchesPerEpoch.count) block\(batchesPerEpoch.count == 1 ? "" : "s"); \(howToContinue)")
         }
         let batches = batchesPerEpoch[position.block]
         guard position.batch == 0 || position.batch < batches else {
-            throw CNNSepError("\(source.path): the checkpoint is at batch \(position.batch + 1) of block \(position.block + 1), whose epochs now have \(batches) batches; \(howToContinue)")
+            throw CNNSepError("\(source.relativePath): the checkpoint is at batch \(position.batch + 1) of block \(position.block + 1), whose epochs now have \(batches) batches; \(howToContinue)")
         }
     }
 }

@@ -49,10 +49,10 @@ struct RunLog {
         guard FileManager.default.fileExists(atPath: url.path) else { return [] }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw CNNSepError("\(url.path): cannot read the training log (\(error.localizedDescription))")
+            throw CNNSepError("\(url.relativePath): cannot read the training log (\(error.localizedDescription))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw CNNSepError("\(url.path): the training log is not UTF-8 text; move it away to resume without it")
+            throw CNNSepError("\(url.relativePath): the training log is not UTF-8 text; move it away to resume without it")
         }
         return text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
     }

@@ -84,8 +84,8 @@ public final class Trainer {
                 try Resume.checkPosition(stored, batchesPerEpoch: batchesPerEpoch, source: checkpointURL)
             }
             position = Resume.skippingFinishedBlock(stored, epochsPerBlock: s.epochsPerBlock, blockCount: blocks.count)
-            try step.network.load(checkpoint.layers, source: checkpointURL.path)
-            try step.optimizer.load(checkpoint.optimizer, for: step.network, source: checkpointURL.path)
+            try step.network.load(checkpoint.layers, source: checkpointURL.relativePath)
+            try step.optimizer.load(checkpoint.optimizer, for: step.network, source: checkpointURL.relativePath)
             if let state = checkpoint.rngState { rng = SeededGenerator(state: state) }
             log = try RunLog(resuming: logURL, from: checkpoint, source: checkpointURL)
             note("Resuming from \(checkpointURL.path) at repetition \(stored.repetition + 1), block \(stored.block + 1), epoch \(stored.epoch + 1), batch \(stored.batch + 1)")

@@ -32,19 +32,19 @@ final class TrainingData {
         self.ranks = ranks
         let root = URL(fileURLWithPath: config.datasetRoot)
         guard FileManager.default.fileExists(atPath: root.path) else {
-            throw CNNSepError("\(root.path): dataset folder does not exist (key 'dataset.root' of config '\(config.name)'; `cnnsep synth --out \(config.datasetRoot)` makes a demo set)")
+            throw CNNSepError("\(root.relativePath): dataset folder does not exist (key 'dataset.root' of config '\(config.name)'; `cnnsep synth --out \(config.datasetRoot)` makes a demo set)")
         }
         let dataset = try Dataset.open(root)
         let songs = try dataset.songs(split: config.trainSplit)
         let held = Set(config.validationSongs)
         for name in config.validationSongs where !songs.contains(where: { $0.name == name }) {
-            throw CNNSepError("config '\(config.name)': key 'dataset.validation_songs': no song named '\(name)' in split \(config.trainSplit) of \(root.path)")
+            throw CNNSepError("config '\(config.name)': key 'dataset.validation_songs': no song named '\(name)' in split \(config.trainSplit) of \(root.relativePath)")
         }
         validation = songs.filter { held.contains($0.name) }
         var train = songs.filter { !held.contains($0.name) }
         if let limit = config.maxSongs { train = Array(train.prefix(limit)) }
         guard !train.isEmpty else {
-            throw CNNSepError("\(root.path): no training songs in split '\(config.trainSplit)'")
+            throw CNNSepError("\(root.relativePath): no training songs in split '\(config.trainSplit)'")
         }
         training = train
         cache = FeatureCache(folder: config.cacheFolder.map { URL(fileURLWithPath: $0) } ?? FeatureCache.defaultFolder(for: dataset),

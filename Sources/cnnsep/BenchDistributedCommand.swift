@@ -114,7 +114,7 @@ struct BenchDistributed: ParsableCommand {
             throw CNNSepError("bench distributed: child \(childArguments.joined(separator: " ")) on \(ranks ?? 1) rank(s) exited with \(process.terminationStatus)")
         }
         guard let result = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as? [String: Double] else {
-            throw CNNSepError("\(out.path): not a JSON object of numbers")
+            throw CNNSepError("\(out.relativePath): not a JSON object of numbers")
         }
         return result
     }

@@ -107,7 +107,7 @@ struct BenchSeparation: ParsableCommand {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw CNNSepError("bench separation: child for \(minutes) min at \(rate) Hz exited with \(process.terminationStatus)") }
         let object = try JSONSerialization.jsonObject(with: Data(contentsOf: out))
-        guard let dict = object as? [String: Any] else { throw CNNSepError("\(out.path): not a JSON object") }
+        guard let dict = object as? [String: Any] else { throw CNNSepError("\(out.relativePath): not a JSON object") }
         return dict
     }
 

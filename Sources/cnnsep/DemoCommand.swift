@@ -43,7 +43,7 @@ struct Demo: ParsableCommand {
         let weights = trainer.checkpointURL
         let separator = try Separator(checkpoint: weights, fallback: c, separation: c.separation)
         let test = try Dataset.open(root).songs(split: c.testSplit)
-        guard let first = test.first else { throw CNNSepError("\(root.path): no songs in split \(c.testSplit)") }
+        guard let first = test.first else { throw CNNSepError("\(root.relativePath): no songs in split \(c.testSplit)") }
         note("3/4 separating \(first.name) into separated/\(first.name)/")
         _ = try separator.predict([first.mixture], out: URL(fileURLWithPath: "separated"), format: .wav16, force: true, progress: true)
 

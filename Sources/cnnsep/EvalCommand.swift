@@ -113,6 +113,8 @@ struct Eval: ParsableCommand {
         let separator = Separator(network: model.network, config: run)
         try separation.apply(to: separator)
         separator.threads = SongShard.threads
+        // Before any song is separated: windows too short for BSS Eval are refused as `score` does.
+        if let framewise { try Metrics.checkFramewiseWindow(framewise, sampleRate: run.features.sampleRate, sources: Stem.names.count) }
         var c = given ?? model.config
         if let dataset { c.datasetRoot = dataset }
         let split = self.split ?? c.testSplit

@@ -123,7 +123,7 @@ struct PlotMasks: ParsableCommand {
 
     func run() throws {
         let url = URL(fileURLWithPath: song)
-        guard FileManager.default.fileExists(atPath: url.path) else { throw CNNSepError("\(url.path): no such file") }
+        guard FileManager.default.fileExists(atPath: url.path) else { throw CNNSepError("\(url.relativePath): no such file") }
         let separator = try Separator(checkpoint: URL(fileURLWithPath: checkpoint))
         let stft = separator.stft
         let info = try AudioFile.info(url)

@@ -185,6 +185,7 @@ struct Predict: ParsableCommand {
         let separator = try Separator(checkpoint: weights, fallback: given ?? Config(), separation: given?.separation)
         try separation.apply(to: separator)
         separator.threads = SongShard.threads
+        for song in plan { try separator.checkRate(of: song.input, sampleRate: song.info.sampleRate) }
         return (separator, plan, options)
     }
 

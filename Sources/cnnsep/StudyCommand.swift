@@ -64,11 +64,11 @@ struct Study: ParsableCommand {
         let folder = URL(fileURLWithPath: out ?? "Studies/\(base.name)")
         let root = URL(fileURLWithPath: base.datasetRoot)
         guard FileManager.default.fileExists(atPath: root.path) else {
-            throw CNNSepError("\(root.path): dataset folder does not exist (--dataset or key 'dataset.root' of config '\(base.name)')")
+            throw CNNSepError("\(root.relativePath): dataset folder does not exist (--dataset or key 'dataset.root' of config '\(base.name)')")
         }
         var list = try Dataset.open(root).songs(split: base.testSplit)
         if let songs { list = Array(list.prefix(songs)) }
-        guard !list.isEmpty else { throw CNNSepError("\(root.path): split '\(base.testSplit)' has no songs") }
+        guard !list.isEmpty else { throw CNNSepError("\(root.relativePath): split '\(base.testSplit)' has no songs") }
         Interrupt.install()
 
         var models: [[SongScores]] = []
