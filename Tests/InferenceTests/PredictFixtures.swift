@@ -57,7 +57,7 @@ func startCNNSep(_ arguments: [String], in folder: URL) throws -> pid_t {
     posix_spawnattr_setsigdefault(&attributes, &interrupts)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, "/bin/bash", nil, &attributes, &cArguments, environ)
+    let spawned = spawnWithoutInheritedFiles(&pid, "/bin/bash", &attributes, &cArguments)
     guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO) }
     return pid
 }

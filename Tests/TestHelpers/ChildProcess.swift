@@ -51,7 +51,7 @@ public func runCNNSep(_ arguments: [String], in folder: URL, fileSizeLimitKB: In
     var cArguments = argv.map { strdup($0) } + [nil]
     defer { for pointer in cArguments { free(pointer) } }
     var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, &cArguments, environ)
+    let spawned = spawnWithoutInheritedFiles(&pid, "/bin/bash", nil, &cArguments)
     guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO) }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 {
@@ -70,7 +70,7 @@ public func exitedProcessID() throws -> pid_t {
     var cArguments: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/true"), nil]
     defer { free(cArguments[0]) }
     var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, "/bin/true", nil, nil, &cArguments, environ)
+    let spawned = spawnWithoutInheritedFiles(&pid, "/bin/true", nil, &cArguments)
     guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO) }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 {
@@ -78,3 +78,23 @@ public func exitedProcessID() throws -> pid_t {
     }
     return pid
 }
+
+/// posix_spawn whose child closes every descriptor above standard error before it runs the program.
+/// Tests run in parallel: a child that kept a descriptor another test had open at that instant would
+/// hold that file's HDF5 lock (a `flock`, so a checkpoint written there could not be opened again) or
+/// its write access (a copied binary could not be run: ETXTBSY) for as long as it lives.
+public func spawnWithoutInheritedFiles(_ pid: inout pid_t, _ path: String, _ attributes: UnsafePointer<posix_spawnattr_t>?,
+                                       _ arguments: inout [UnsafeMutablePointer<CChar>?]) -> Int32 {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    _ = closeFrom?(&actions, 3)
+    return posix_spawn(&pid, path, &actions, attributes, &arguments, environ)
+}
+
+/// glibc's posix_spawn_file_actions_addclosefrom_np (2.34 and later), which Swift's Glibc module does
+/// not declare; nil where the C library lacks it (children then inherit, as before).
+private let closeFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+    guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+}()
