@@ -66,10 +66,20 @@ public enum AudioFile {
     }
 
     static func checkFinite(_ buffer: AudioBuffer, name: String, frameOffset: Int = 0) throws {
-        for (c, channel) in buffer.channels.enumerated() {
-            if let n = channel.firstIndex(where: { !$0.isFinite }) {
-                throw CNNSepError("\(name): sample \(frameOffset + n) of channel \(c) is \(channel[n]); "
-                                  + "audio must be finite")
+        try checkSamples(buffer.channels, name: name, frameOffset: frameOffset, expected: "audio must be finite")
+    }
+
+    /// Refuses the first sample that is not finite or whose magnitude exceeds `limit`, naming
+    /// `name`, the frame (counted from `frameOffset`) and the channel, followed by `expected`.
+    public static func checkSamples(_ channels: [[Float]], name: String, frameOffset: Int = 0,
+                                    limit: Float = .greatestFiniteMagnitude, expected: String) throws {
+        for (c, channel) in channels.enumerated() {
+            let bad = channel.withUnsafeBufferPointer { x -> Int? in
+                for i in 0..<x.count where !(x[i].isFinite && abs(x[i]) <= limit) { return i }
+                return nil
+            }
+            if let bad {
+                throw CNNSepError("\(name): sample \(frameOffset + bad) of channel \(c) is \(channel[bad]); \(expected)")
             }
         }
     }

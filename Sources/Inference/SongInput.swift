@@ -25,16 +25,8 @@ extension Separator {
     /// Refuses samples of `input` (`channels` from frame `first` on) that are not finite or lie
     /// beyond `largestInputSample`: no audio at any sensible scale, and NaN stems if separated.
     public static func checkLevel(_ channels: [[Float]], of input: URL, from first: Int) throws {
-        for (c, channel) in channels.enumerated() {
-            let bad = channel.withUnsafeBufferPointer { x -> Int? in
-                for i in 0..<x.count where !(abs(x[i]) <= largestInputSample) { return i }
-                return nil
-            }
-            if let bad {
-                throw CNNSepError("\(input.relativePath): sample \(first + bad) of channel \(c) is \(channel[bad]); separation takes "
-                                  + "finite samples within ±\(largestInputSample) (full scale is ±1)")
-            }
-        }
+        try AudioFile.checkSamples(channels, name: input.relativePath, frameOffset: first, limit: largestInputSample,
+                                   expected: "separation takes finite samples within ±\(largestInputSample) (full scale is ±1)")
     }
 
     /// Folders are made and taken away under one lock, so that a failed song's removal cannot take
